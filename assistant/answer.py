@@ -1,0 +1,214 @@
+"""question -> retrieve -> select evidence -> generate -> verify citations -> Answer."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import store
+from .citations import check_answer, split_claims, support
+from .config import Settings
+from .embed import get_embedder
+from .errors import GeneratorError, InputError
+from .evidence import Evidence, select_evidence
+from .generate import get_generator
+from .indexer import ensure_index
+from .prompts import CANNOT_ANSWER, SYSTEM_PROMPT, user_prompt
+from .retrieve import Retriever
+from .text import content_tokens, fold, sentence_spans
+from .types import Answer, Hit
+
+__all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "validate_question", "get_retriever"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_pipelines: dict[Path, Retriever] = {}
+_plock = threading.Lock()
+
+
+@dataclass
+class StreamEvent:
+    """A streamed piece: kind 'status' (progress text), 'token' (raw generated text) or 'answer' (final)."""
+
+    kind: str
+    text: str = ""
+    answer: Answer | None = None
+
+
+def validate_question(question: object, settings: Settings) -> str:
+    """Strip control characters and whitespace; reject empty or over-long questions."""
+    if not isinstance(question, str):
+        raise InputError(f"question must be a string, got {type(question).__name__}")
+    q = _CONTROL.sub(" ", question).strip()
+    q = re.sub(r"\s+", " ", q)
+    if not q:
+        raise InputError("the question is empty")
+    if len(q) > settings.max_question_chars:
+        raise InputError(f"the question is {len(q):,} characters; the limit is {settings.max_question_chars:,}")
+    return q
+
+
+def get_retriever(settings: Settings, progress: bool = False) -> Retriever:
+    """The retriever over the active index build (built on first use; reopened after a rebuild)."""
+    ensure_index(settings, progress=progress)
+    build = store.current_build(settings.index_dir)
+    with _plock:
+        r = _pipelines.get(build)  # type: ignore[arg-type]
+        if r is None:
+            r = Retriever(store.IndexHandle(build), get_embedder())  # type: ignore[arg-type]
+            _pipelines.clear()
+            _pipelines[build] = r  # type: ignore[index]
+        return r
+
+
+def retrieve(question: str, **overrides) -> list[Hit]:
+    """Fused hits for a question (the retrieval step alone)."""
+    settings = Settings.load(**overrides)
+    q = validate_question(question, settings)
+    return get_retriever(settings).search(q, settings.candidates)
+
+
+def _anchors(question: str) -> list[str]:
+    """Proper names and figures the question is about (not acronyms, which are domain vocabulary)."""
+    words = re.findall(r"[A-Za-z][A-Za-z'’-]*|\d{2,}", question)
+    out = []
+    for i, w in enumerate(words):
+        if w[0].isdigit():
+            out.append(w)
+        elif i > 0 and w[0].isupper() and not w.isupper() and w.lower() not in _GENERIC_CAPS:
+            out.append(fold(w).rstrip("s") if w.endswith("s") and len(w) > 4 else fold(w))
+    return out
+
+
+_GENERIC_CAPS = {"eu", "european", "union", "which", "what", "when", "how", "who", "does", "did", "is", "are",
+                 "the", "and", "i", "strategic", "compass", "partnership", "partnerships", "security", "defence"}
+
+
+def _missing_anchor(question: str, evidence: list[Evidence]) -> str | None:
+    text = fold(" ".join(f"{e.chunk.title} {e.chunk.section} {e.chunk.text}" for e in evidence))
+    for a in _anchors(question):
+        if a not in text:
+            return a
+    return None
+
+
+def _label(e: Evidence) -> str:
+    c = e.chunk
+    title = c.title if len(c.title) <= 60 else c.title[:57] + "..."
+    where = c.locator if c.kind != "text" else (c.section.split(" > ")[-1] if c.section else "")
+    return f"{title}{' — ' + where if where and c.kind == 'text' else ''}"
+
+
+def _messages(question: str, evidence: list[Evidence]) -> list[dict]:
+    sources = [(e.n, _label(e), e.text) for e in evidence]
+    return [{"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": user_prompt(question, sources)}]
+
+
+def _extractive(question: str, evidence: list[Evidence]) -> str:
+    """Best evidence sentences, verbatim, each with its marker (the 'none' backend)."""
+    q = set(content_tokens(question))
+    scored = []
+    for e in evidence:
+        spans = sentence_spans(e.text) if e.chunk.kind == "text" else [(0, len(e.text))]
+        for s, t in spans:
+            sent = e.text[s:t]
+            score = len(q & set(content_tokens(sent))) / max(1, len(q))
+            scored.append((score, -e.n, sent, e.n))
+    scored.sort(reverse=True)
+    picked = [x for x in scored if x[0] >= 0.34][:2]
+    if not picked:
+        return CANNOT_ANSWER
+    return " ".join(f"{sent.rstrip('.')} [{n}]." for _, _, sent, n in picked)
+
+
+def _abstain_text(question: str, evidence: list[Evidence], related: str = "") -> str:
+    covered = []
+    for e in evidence[:3]:
+        c = e.chunk
+        where = c.locator if c.kind != "text" else (c.section.split(" > ")[-1] or c.title)
+        item = f"{where} ({c.title})" if where != c.title else c.title
+        if item not in covered:
+            covered.append(item)
+    text = "**The documents don't say.** None of the indexed documents answers this question."
+    if covered:
+        text += " The closest passages are about: " + "; ".join(covered) + "."
+    if related:
+        text += f"\n\nWhat they do say: {related}"
+    return text
+
+
+def _finish(question: str, raw: str, evidence: list[Evidence], hits: list[Hit], settings: Settings,
+            backend: str, model: str, t0: float, notice: str = "") -> Answer:
+    checked = check_answer(raw, evidence, question)
+    missing = _missing_anchor(question, [e for e in evidence if any(c.chunk_id == e.chunk.id
+                                                                     for c in checked.citations)])
+    if checked.refused or not checked.citations or missing:
+        related = checked.text if checked.citations and not missing else ""
+        text = _abstain_text(question, evidence, related)
+        return Answer(question, text, checked.citations if related else [], True, backend, model,
+                      time.perf_counter() - t0, notice, hits)
+    return Answer(question, checked.text, checked.citations, False, backend, model, time.perf_counter() - t0,
+                  notice, hits)
+
+
+def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
+    """Like `answer` but yields generated text as it comes, then the checked Answer last."""
+    t0 = time.perf_counter()
+    settings = Settings.load(**overrides)
+    q = validate_question(question, settings)
+    retriever = get_retriever(settings)
+    hits = retriever.search(q, settings.candidates)
+    evidence = select_evidence(q, hits, settings.top_k, settings.evidence_words)
+    generator = get_generator(settings)
+    if generator is None:
+        raw = _extractive(q, evidence)
+        yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, "none", "extractive", t0))
+        return
+    lock = getattr(generator, "lock", None)
+    if lock is not None and lock.locked():
+        yield StreamEvent("status", "waiting for the local model (another question is being answered)")
+    pieces: list[str] = []
+    try:
+        for piece in generator.stream(_messages(q, evidence), settings.max_tokens):
+            pieces.append(piece)
+            yield StreamEvent("token", piece)
+    except GeneratorError as e:
+        if settings.on_llm_error != "extractive":
+            raise
+        raw = _extractive(q, evidence)
+        yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, "none", "extractive", t0,
+                                                   notice=f"generator unavailable ({e}); extractive answer"))
+        return
+    yield StreamEvent("answer", answer=_finish(q, "".join(pieces), evidence, hits, settings, generator.backend,
+                                               generator.model, t0))
+
+
+def answer(question: str, **overrides) -> Answer:
+    """Answer a question from the indexed documents, with verified citations.
+
+    Args:
+        question: the question, in plain language.
+        **overrides: any `Settings` field, e.g. ``llm="none"``, ``top_k=3``.
+
+    Raises:
+        InputError: empty or over-long question.  ConfigError: unknown setting or backend.
+        GeneratorError: the LLM failed (unless ``on_llm_error="extractive"``).
+
+    Example:
+        >>> a = answer("Which SDPs cover space security?")  # doctest: +SKIP
+        >>> a.text, [c.quote for c in a.citations]  # doctest: +SKIP
+    """
+    final = None
+    for ev in stream_answer(question, **overrides):
+        if ev.kind == "answer":
+            final = ev.answer
+    assert final is not None
+    return final
+
+
+# re-exported for tests of the checking step
+__all__ += ["split_claims", "support"]

@@ -1,0 +1,199 @@
+"""Parse [n] markers and check every sentence against the source it cites.
+
+A sentence is kept only if its cited source supports it: its content words (beyond those of the
+question) come from the source, its numbers and proper names appear there, and a list read from a
+table row names exactly the columns that share the stated mark. A sentence citing the wrong source is
+re-attributed to the source that supports it; one that no source supports is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .evidence import Evidence
+from .prompts import REFUSAL_PATTERN
+from .text import STOPWORDS, content_tokens, fold, sentence_spans, tokens
+from .types import Citation
+
+__all__ = ["Checked", "check_answer", "support", "best_quote", "split_claims"]
+
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_REFUSAL = re.compile(REFUSAL_PATTERN, re.I)
+_NEGATION = re.compile(r"\b(not|no|none|except|excluding|lacks?|without|neither|nor)\b|n't", re.I)
+_GROUP = re.compile(r"(?P<val>[^;:—]+?\((?:yes|no|marked|not marked|none)\)|Already exists|blank[^:;]*):\s"
+                    r"(?P<names>[^;]+?)(?=;|\.$)")
+SUPPORT_THRESHOLD = 0.7
+
+
+@dataclass
+class Claim:
+    """A sentence of the generated answer with the source numbers it cites."""
+
+    text: str
+    cites: list[int]
+
+
+@dataclass
+class Checked:
+    """Result of checking: kept sentences with their citations, what was dropped, and a refusal flag."""
+
+    text: str
+    citations: list[Citation]
+    dropped: list[str]
+    refused: bool
+    repaired: int = 0
+
+
+def split_claims(answer: str) -> list[Claim]:
+    """Sentences of the answer with their [n] markers removed and collected."""
+    answer = answer.strip()
+    claims = []
+    for s, e in sentence_spans(answer):
+        sent = answer[s:e].strip()
+        cites = [int(x) for m in _MARKER.finditer(sent) for x in m.group(1).split(",")]
+        body = _MARKER.sub("", sent).strip()
+        body = re.sub(r"\s+([.,;:!?])", r"\1", body)
+        if body and body not in (".",):
+            claims.append(Claim(body, cites))
+    return claims
+
+
+def _names(text: str) -> set[str]:
+    """Capitalised words and numbers not at the start of the sentence (proper names, figures)."""
+    words = re.findall(r"[A-Za-z][A-Za-z'’-]*|\d[\d.,/]*", text)
+    out = set()
+    for i, w in enumerate(words):
+        if w[0].isdigit():
+            out.add(w.strip(".,"))
+        elif i > 0 and w[0].isupper() and w.lower() not in STOPWORDS:
+            out.add(fold(w))
+    return out
+
+
+def support(claim: str, source_text: str, question: str) -> float:
+    """Share of the claim's content words found in the source (question words count as given); 0 if a
+    number or proper name of the claim is in neither."""
+    a = set(content_tokens(claim))
+    if not a:
+        return 0.0
+    p = set(content_tokens(source_text))
+    q = set(content_tokens(question))
+    src_fold = fold(source_text)
+    q_fold = fold(question)
+    for name in _names(claim):
+        if name not in src_fold and name not in q_fold:
+            return 0.0
+    if not (a & p) - q and (a - q):  # says something, but nothing of it from the source
+        return 0.0
+    return len(a & (p | q)) / len(a)
+
+
+def best_quote(claim: str, chunk_text: str) -> tuple[int, int]:
+    """Span (in chunk_text) of the one or two consecutive sentences that best support the claim."""
+    spans = sentence_spans(chunk_text) or [(0, len(chunk_text))]
+    a = set(content_tokens(claim))
+    best, best_key = spans[0], (-1.0, 0)
+    for i in range(len(spans)):
+        for j in (i, i + 1):
+            if j >= len(spans):
+                continue
+            s, e = spans[i][0], spans[j][1]
+            hit = len(a & set(content_tokens(chunk_text[s:e])))
+            key = (hit - 0.01 * (j - i), -(e - s))
+            if key > best_key:
+                best, best_key = (s, e), key
+    return best
+
+
+def _row_groups(record: str) -> dict[str, list[str]]:
+    body = record.split(" \u2014 ", 1)[-1]
+    groups: dict[str, list[str]] = {}
+    for m in _GROUP.finditer(body):
+        groups[m.group("val").strip()] = [n.strip() for n in m.group("names").split(",")]
+    return groups
+
+
+def _check_row_list(claim: str, record: str) -> tuple[str, str] | None:
+    """For a claim reading a mark-table row: None if consistent, else (value, group text) to state instead."""
+    groups = _row_groups(record)
+    if len(groups) < 2 or _NEGATION.search(claim):
+        return None
+    c = fold(claim)
+    named = {v: [n for n in names if re.search(rf"\b{re.escape(fold(n))}\b", c)] for v, names in groups.items()}
+    hit_groups = [v for v, ns in named.items() if ns]
+    if not hit_groups:
+        return None
+    if len(hit_groups) == 1 and set(named[hit_groups[0]]) == set(groups[hit_groups[0]]):
+        return None
+    positive = [v for v in hit_groups if "(yes)" in v or "(marked)" in v]
+    value = positive[0] if positive else max(hit_groups, key=lambda v: len(named[v]))
+    return value, f"{value}: {', '.join(groups[value])}"
+
+
+def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
+    """Keep supported sentences, renumber citations in marker order, quote verbatim spans."""
+    by_n = {e.n: e for e in evidence}
+    claims = split_claims(raw)
+    refused = bool(_REFUSAL.search(raw)) and not any(c.cites for c in claims if not _REFUSAL.search(c.text))
+    kept: list[tuple[str, list[tuple[Evidence, tuple[int, int]]]]] = []
+    dropped: list[str] = []
+    repaired = 0
+    for claim in claims:
+        if _REFUSAL.search(claim.text):
+            if not claim.cites:
+                continue
+            refused = True
+        candidates = [by_n[n] for n in claim.cites if n in by_n]
+        scored = [(support(claim.text, _context(e), question), e) for e in candidates]
+        good = [(s, e) for s, e in scored if s >= SUPPORT_THRESHOLD]
+        if not good:  # wrong or missing marker: does another source support it?
+            others = [(support(claim.text, _context(e), question), e) for e in evidence if e not in candidates]
+            good = sorted([(s, e) for s, e in others if s >= SUPPORT_THRESHOLD], key=lambda x: -x[0])[:1]
+        if not good:
+            dropped.append(claim.text)
+            continue
+        text = claim.text
+        sources = []
+        for _, e in good:
+            if e.chunk.kind == "table_row":
+                fix = _check_row_list(text, e.chunk.text)
+                if fix is not None:
+                    value, group = fix
+                    label = e.chunk.locator.split(": ", 1)[-1]
+                    text = f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {group}"
+                    repaired += 1
+                sources.append((e, (0, len(e.chunk.text))))
+            else:
+                sources.append((e, best_quote(text, e.chunk.text)))
+        kept.append((text, sources))
+    citations: list[Citation] = []
+    index: dict[tuple[str, int, int], int] = {}
+    parts = []
+    for text, sources in kept:
+        marks = []
+        for e, (s, t) in sources:
+            key = (e.chunk.id, s, t)
+            if key not in index:
+                index[key] = len(citations) + 1
+                c = e.chunk
+                citations.append(Citation(
+                    n=index[key], source=c.source, title=c.title, locator=c.locator, quote=c.text[s:t],
+                    chunk_id=c.id, start=c.start + s, end=c.start + t,
+                ))
+            marks.append(f"[{index[key]}]")
+        body = text.rstrip()
+        end = body[-1] if body[-1] in ".!?" else "."
+        body = body.rstrip(".!?")
+        parts.append(f"{body} {''.join(marks)}{end}")
+    return Checked(" ".join(parts), citations, dropped, refused, repaired)
+
+
+def _context(e: Evidence) -> str:
+    c = e.chunk
+    return f"{c.title} {c.section} {c.text}"
+
+
+def claim_tokens(text: str) -> list[str]:
+    """Exposed for tests: the tokens a claim is judged on."""
+    return tokens(text)

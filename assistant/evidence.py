@@ -1,0 +1,64 @@
+"""Select evidence for the prompt: the best hits, each trimmed to its most relevant contiguous sentences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .text import content_tokens, sentence_spans
+from .types import Chunk, Hit
+
+__all__ = ["Evidence", "select_evidence"]
+
+
+@dataclass
+class Evidence:
+    """One numbered source shown to the generator; `text` is a verbatim slice of the chunk."""
+
+    n: int
+    hit: Hit
+    text: str
+
+    @property
+    def chunk(self) -> Chunk:
+        return self.hit.chunk
+
+
+def _best_window(chunk: Chunk, q: set[str], budget: int) -> str:
+    """The contiguous run of sentences with most question words that fits `budget` words."""
+    spans = sentence_spans(chunk.text)
+    if len(chunk.text.split()) <= budget or len(spans) <= 1:
+        return chunk.text
+    scores = [len(q & set(content_tokens(chunk.text[s:e]))) for s, e in spans]
+    words = [len(chunk.text[s:e].split()) for s, e in spans]
+    best, best_score = (0, 1), -1.0
+    for i in range(len(spans)):
+        total, score = 0, 0
+        for j in range(i, len(spans)):
+            if total + words[j] > budget and j > i:
+                break
+            total += words[j]
+            score += scores[j]
+            if score > best_score:  # earlier and shorter windows win ties
+                best, best_score = (i, j + 1), score
+    return chunk.text[spans[best[0]][0]:spans[best[1] - 1][1]]
+
+
+def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int) -> list[Evidence]:
+    """Up to top_k non-overlapping hits, best first, within a total word budget."""
+    q = set(content_tokens(question))
+    chosen: list[Evidence] = []
+    used = 0
+    per = max(40, word_budget // max(1, top_k))
+    for h in hits:
+        if len(chosen) >= top_k:
+            break
+        c = h.chunk
+        if any(e.chunk.source == c.source and e.chunk.start < c.end and c.start < e.chunk.end for e in chosen):
+            continue
+        text = c.text if c.kind != "text" else _best_window(c, q, per)
+        n_words = len(text.split())
+        if chosen and used + n_words > word_budget * 1.2:
+            continue
+        chosen.append(Evidence(len(chosen) + 1, h, text))
+        used += n_words
+    return chosen

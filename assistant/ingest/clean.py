@@ -1,0 +1,344 @@
+"""Raw extracted text -> cleaned `Block`s (headings, paragraphs, footnotes, table records).
+
+What PDF/web extraction does to text, and how each is undone here:
+- footnote lines and bare URLs interleaved with the body: footnotes are recognised by their
+  sequential numbers and kept as separate blocks ("Footnote 3: ..."); URL-only lines are dropped;
+  reference numbers glued to words ("defence1.") become superscripts ("defence¹.").
+- words hyphenated across line breaks: re-joined, keeping the hyphen only where the document
+  itself spells the word with one elsewhere (or it is a known prefix such as "non-").
+- lines wrapped mid-sentence: lines of a paragraph are joined; a paragraph cut by a page break,
+  footnotes or a figure caption is re-joined with its continuation.
+- figure captions, photo credits, page furniture and website boilerplate: removed from the flow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..types import Block, Table
+from .tables import TableSpan, column_record, find_tables, is_mark_table, row_record
+
+__all__ = ["clean_blocks", "normalise"]
+
+SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUPERS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_URL_LINE = re.compile(r"^\s*<?(https?://|www\.)\S+>?\s*(\([a-z]+\))?\s*$")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)\s]*)\)")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_NUM_HEADING = re.compile(r"^\s?(\d{1,2}(?:\.\d{1,2}){0,2})\.?\s+([A-Z‘'\"(][^\n]{1,110}?)\s*$")
+_FOOTNOTE_LINE = re.compile(r"^(\d{1,3})\s+(\S.*)$")
+_ENDNOTE_ITEM = re.compile(r"^\s*-\s*(?:([⁰¹²³⁴⁵⁶⁷⁸⁹]+)|\((\d{1,3})\)|\[(\d{1,3})\])\s*(.*)$")
+_FIGURE = re.compile(r"^\s*(Figure|Fig\.|Chart|Map|Graph)\s+\d+\s*[–:.-]", re.I)
+_FIG_SOURCE = re.compile(r"^\s*(Source|Sources|Data)\s*:", re.I)
+_BOILERPLATE = re.compile(
+    r"(cookies?\b|subscribe|comments are closed|privacy overview|continue reading|related articles|"
+    r"^discover more from|\blogo$|^©|photo credits?|all rights reserved|^share this|^print this|"
+    r"^follow us|^sign up|newsletter)",
+    re.I,
+)
+_KEEP_HYPHEN_PREFIXES = {"non", "inter", "co", "anti", "multi", "self", "cross", "pre", "post", "sub", "post",
+                         "well", "long", "short", "high", "low", "so", "ex", "semi", "counter", "cyber"}
+_TERMINAL_RE = re.compile(r"[.!?:;][\"”’')\]]*[⁰¹²³⁴⁵⁶⁷⁸⁹]*\d{0,3}$")
+_WORD_END_REF = re.compile(r"(?<=[A-Za-z)\]’'”.,;:])(\d{1,3})(?=[\s.,;:)’'”]|$)")
+
+
+def normalise(text: str) -> str:
+    """Character-level clean-up shared by all readers."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("\u00ad", "")
+    text = text.replace("\ufeff", "").replace("\u200b", "")
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _BOLD.sub(r"\1", text)
+    text = re.sub(r"<(https?://[^>\s]+)>", r"\1", text)
+    return text
+
+
+def _vocabulary(lines: Iterable[str]) -> set[str]:
+    words: set[str] = set()
+    for ln in lines:
+        words.update(w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]*[A-Za-z]", ln))
+    return words
+
+
+def _join_lines(lines: list[str], vocab: set[str]) -> str:
+    """Join wrapped lines of one paragraph, undoing line-break hyphenation."""
+    out = ""
+    for ln in lines:
+        s = ln.strip()
+        if not s:
+            continue
+        if not out:
+            out = s
+            continue
+        m = re.search(r"([A-Za-z]+)-$", out)
+        if m and s[:1].islower():
+            head = m.group(1)
+            tail = re.match(r"[A-Za-z]+", s)
+            tail_s = tail.group(0) if tail else ""
+            joined = (head + tail_s).lower()
+            hyph = f"{head}-{tail_s}".lower()
+            if hyph in vocab and joined not in vocab:
+                out = out + s
+            elif joined in vocab or head.lower() not in _KEEP_HYPHEN_PREFIXES:
+                out = out[:-1] + s
+            else:
+                out = out + s
+        else:
+            out = f"{out} {s}"
+    return re.sub(r"\s{2,}", " ", out)
+
+
+def _groups(lines: list[str]) -> list[list[str]]:
+    groups, cur = [], []
+    for ln in lines:
+        if ln.strip():
+            cur.append(ln)
+        elif cur:
+            groups.append(cur)
+            cur = []
+    if cur:
+        groups.append(cur)
+    return groups
+
+
+def _numbered_headings(lines: list[str]) -> dict[int, str]:
+    """Line index -> section number for numbered headings that follow a plausible sequence."""
+    found: dict[int, str] = {}
+    chapter, sub = 0, 0
+    for i, ln in enumerate(lines):
+        m = _NUM_HEADING.match(ln)
+        if not m or ln.strip().endswith((".", ",", ";")) or len(ln.split()) > 16:
+            continue
+        parts = [int(p) for p in m.group(1).split(".")]
+        if len(parts) == 1 and parts[0] in (chapter + 1, chapter + 2):
+            chapter, sub = parts[0], 0
+        elif len(parts) == 2 and ((parts[0] == chapter and parts[1] == sub + 1)
+                                  or (parts[0] == chapter + 1 and parts[1] == 1)):
+            chapter, sub = parts
+        else:
+            continue
+        found[i] = m.group(1)
+    return found if len(found) >= 3 else {}
+
+
+def _is_heading(group: list[str]) -> bool:
+    if len(group) != 1:
+        return False
+    s = group[0].strip()
+    words = s.split()
+    return (
+        0 < len(words) <= 12 and len(s) <= 90 and s[0].isupper()
+        and not s.endswith((".", ",", ";", ":")) and not s.startswith(("-", "•", "*", "("))
+        and not _FIGURE.match(s) and not _FIG_SOURCE.match(s) and not _BOILERPLATE.search(s)
+    )
+
+
+class _Builder:
+    """Accumulates blocks while walking the document."""
+
+    def __init__(self, title: str) -> None:
+        self.blocks: list[Block] = []
+        self.section: list[str] = []
+        self.title = title
+
+    def heading(self, text: str, level: int = 1) -> None:
+        self.section = self.section[: level - 1] + [text]
+        self.blocks.append(Block("heading", text, tuple(self.section)))
+
+    def paragraph(self, text: str) -> None:
+        self.blocks.append(Block("paragraph", text, tuple(self.section)))
+
+    def footnote(self, num: str, text: str) -> None:
+        self.blocks.append(Block("footnote", f"Footnote {num}: {text}", tuple(self.section), f"Footnote {num}"))
+
+
+def _merge_broken(blocks: list[Block]) -> list[Block]:
+    """Re-join a paragraph cut by a page break, footnotes or a figure with its continuation."""
+    out: list[Block] = []
+    parked: list[Block] = []  # footnotes/captions that sat inside the broken paragraph
+    open_idx: int | None = None
+    for b in blocks:
+        if b.kind == "paragraph" and open_idx is not None and not b.text.startswith(("•", "- ")):
+            prev = out[open_idx]
+            prev.text = f"{prev.text} {b.text}"
+            if _TERMINAL_RE.search(prev.text.rstrip()):
+                out.extend(parked)
+                parked, open_idx = [], None
+            continue
+        if b.kind in ("footnote", "figure") and open_idx is not None:
+            parked.append(b)
+            continue
+        if open_idx is not None:  # a heading or table ended the paragraph after all
+            out.extend(parked)
+            parked, open_idx = [], None
+        out.append(b)
+        if b.kind == "paragraph" and len(b.text.split()) >= 8 and not _TERMINAL_RE.search(b.text.rstrip()):
+            open_idx = len(out) - 1
+    out.extend(parked)
+    return [b for b in out if b.kind != "figure"]
+
+
+def _mark_references(blocks: list[Block], numbers: list[int]) -> None:
+    """Turn reference numbers glued to words into superscripts, in footnote order."""
+    if not numbers:
+        return
+    known = set(numbers)
+    expected = iter(sorted(known))
+    want = next(expected, None)
+    for b in blocks:
+        if b.kind != "paragraph" or want is None:
+            continue
+        pieces, last = [], 0
+        for m in _WORD_END_REF.finditer(b.text):
+            num = int(m.group(1))
+            # in order, tolerating a few references the regex could not see
+            if want is not None and num in known and want <= num <= want + 4:
+                pieces.append(b.text[last:m.start()])
+                pieces.append(m.group(1).translate(SUPERSCRIPT))
+                last = m.end()
+                want = next((n for n in expected if n > num), None)
+        if pieces:
+            b.text = "".join(pieces) + b.text[last:]
+
+
+def _table_blocks(span: TableSpan, section: tuple[str, ...]) -> list[Block]:
+    t = span.table
+    t.section = section
+    sec = section + ((t.caption,) if t.caption else ())
+    blocks = []
+    for i in range(len(t.rows)):
+        text, loc = row_record(t, i)
+        blocks.append(Block("table_row", text, sec, loc))
+    if is_mark_table(t) and len(t.rows) >= 3:
+        for k in range(len(t.columns)):
+            text, loc = column_record(t, k)
+            blocks.append(Block("table_column", text, sec, loc))
+    return blocks
+
+
+def clean_blocks(
+    raw: str, title: str, corrections: list[dict] | None = None
+) -> tuple[list[Block], list[Table], list[TableSpan]]:
+    """Clean `raw` extracted text into blocks; tables become row/column records."""
+    from .corrections import apply_corrections
+
+    lines = normalise(raw).split("\n")
+    spans = find_tables(lines)
+    for span in spans:
+        apply_corrections(span, corrections or [])
+    vocab = _vocabulary(lines)
+    headings = _numbered_headings(lines)
+    b = _Builder(title)
+    tables: list[Table] = []
+
+    # walk the text: segments of plain lines between tables
+    segments: list[tuple[str, object]] = []
+    pos = 0
+    for span in spans:
+        segments.append(("lines", list(range(pos, span.start))))
+        segments.append(("table", span))
+        pos = span.end
+    segments.append(("lines", list(range(pos, len(lines)))))
+
+    next_fn = 1
+    in_endnotes = False
+    for kind, seg in segments:
+        if kind == "table":
+            span = seg  # type: ignore[assignment]
+            tables.append(span.table)
+            b.blocks.extend(_table_blocks(span, tuple(b.section)))
+            continue
+        idx: list[int] = seg  # type: ignore[assignment]
+        # split into groups separated by blank lines, remembering line numbers
+        groups: list[list[int]] = []
+        cur: list[int] = []
+        for i in idx:
+            if lines[i].strip():
+                cur.append(i)
+            elif cur:
+                groups.append(cur)
+                cur = []
+        if cur:
+            groups.append(cur)
+        for g in groups:
+            g = [i for i in g if not _URL_LINE.match(lines[i])]
+            if not g:
+                continue
+            text_lines = [lines[i] for i in g]
+            first = text_lines[0].strip()
+            # endnote lists: "- ¹ text" / "- (3) text"
+            if all(_ENDNOTE_ITEM.match(t) for t in text_lines) and (in_endnotes or len(text_lines) >= 2):
+                for t in text_lines:
+                    m = _ENDNOTE_ITEM.match(t)
+                    num = m.group(1).translate(str.maketrans(_SUPERS, "0123456789")) if m.group(1) else (
+                        m.group(2) or m.group(3))
+                    b.footnote(num, m.group(4).strip())
+                continue
+            # numbered footnotes at the foot of a page, in sequence
+            fm = _FOOTNOTE_LINE.match(first)
+            if fm and int(fm.group(1)) == next_fn and g[0] not in headings:
+                cur_num, cur_lines = fm.group(1), [fm.group(2)]
+                rest_start = None
+                for k, t in enumerate(text_lines[1:], start=1):
+                    m2 = _FOOTNOTE_LINE.match(t.strip())
+                    if m2 and int(m2.group(1)) == int(cur_num) + 1:
+                        b.footnote(cur_num, _join_lines(cur_lines, vocab))
+                        cur_num, cur_lines = m2.group(1), [m2.group(2)]
+                    elif g[k] in headings:
+                        rest_start = k
+                        break
+                    else:
+                        cur_lines.append(t)
+                b.footnote(cur_num, _join_lines(cur_lines, vocab))
+                next_fn = int(cur_num) + 1
+                if rest_start is None:
+                    continue
+                g = g[rest_start:]
+                text_lines = [lines[i] for i in g]
+                first = text_lines[0].strip()
+            if _FIGURE.match(first) or (_FIG_SOURCE.match(first) and b.blocks and b.blocks[-1].kind == "figure"):
+                b.blocks.append(Block("figure", _join_lines(text_lines, vocab), tuple(b.section)))  # type: ignore[arg-type]
+                continue
+            if _FIG_SOURCE.match(first) and len(text_lines) == 1 and len(first.split()) <= 12:
+                b.blocks.append(Block("figure", first, tuple(b.section)))  # type: ignore[arg-type]
+                continue
+            if len(text_lines) <= 2 and _BOILERPLATE.search(" ".join(text_lines)):
+                continue
+            if len(text_lines) == 1 and _BOILERPLATE.search(first) and len(first.split()) <= 40:
+                continue
+            # numbered headings may sit anywhere in a group (PDF pages run on)
+            para: list[str] = []
+            k = 0
+            while k < len(g):
+                i = g[k]
+                if i in headings:
+                    if para:
+                        b.paragraph(_join_lines(para, vocab))
+                        para = []
+                    text = lines[i].strip()
+                    while k + 1 < len(g) and (text.endswith(":") or re.search(r"\b(with|of|and|for|in|the|to|on)$", text)
+                                              or lines[g[k + 1]].strip()[:1].islower()) \
+                            and len(lines[g[k + 1]].split()) <= 12:
+                        k += 1
+                        text = f"{text} {lines[g[k]].strip()}"
+                    level = headings[i].count(".") + 1
+                    b.heading(re.sub(r"\s{2,}", " ", text), level)
+                elif not headings and _is_heading([lines[i]]) and len(g) == 1:
+                    b.heading(lines[i].strip(), 1)
+                    in_endnotes = bool(re.match(r"(endnotes|notes|references|footnotes)$", lines[i].strip(), re.I))
+                else:
+                    para.append(lines[i])
+                k += 1
+            if para:
+                text = _join_lines(para, vocab)
+                if text.startswith(("- ", "• ")) and len(para) > 1 and all(
+                        p.strip().startswith(("- ", "• ")) for p in para):
+                    for p in para:  # a bulleted list: one block per item
+                        b.paragraph(p.strip())
+                else:
+                    b.paragraph(text)
+    blocks = _merge_broken(b.blocks)
+    fn_numbers = [int(x.locator.split()[-1]) for x in blocks if x.kind == "footnote" and x.locator.split()[-1].isdigit()]
+    _mark_references(blocks, fn_numbers)
+    return [x for x in blocks if x.text.strip()], tables, spans

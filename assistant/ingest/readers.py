@@ -1,0 +1,86 @@
+"""Read a file into raw text (and maybe a title): .txt, .md, .html/.htm, .pdf."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import CorpusError
+
+__all__ = ["SUPPORTED", "read_file"]
+
+SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf")
+
+
+def _decode(data: bytes, path: Path) -> str:
+    if b"\x00" in data[:4096]:
+        raise CorpusError(f"{path.name}: binary data, not text")
+    for enc in ("utf-8", "utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8",):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            pass
+    # Not UTF-8: most such files here are Windows-1252 exports; keep going, say nothing is lost silently.
+    return data.decode("cp1252", errors="replace")
+
+
+def _read_html(data: bytes, path: Path) -> tuple[str, str]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(_decode(data, path), "html.parser")
+    for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "form", "iframe", "svg"]):
+        tag.decompose()
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for n, table in enumerate(soup.find_all("table"), start=1):
+        cap = table.find("caption")
+        caption = cap.get_text(" ", strip=True) if cap else f"Table {n} – (untitled)"
+        if not re.match(r"Table\s+\d+", caption):
+            caption = f"Table {n} – {caption}"
+        rows = []
+        for tr in table.find_all("tr"):
+            cells = [c.get_text(" ", strip=True) for c in tr.find_all(["th", "td"])]
+            rows.append("\t".join(cells) + ("\t" if len(cells) == 1 else ""))
+        table.replace_with(soup.new_string("\n\n" + caption + "\n\n" + "\n".join(rows) + "\n\n"))
+    for tag in soup.find_all(["p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr", "section"]):
+        tag.insert_before("\n\n" if tag.name != "br" else "\n")
+    text = soup.get_text()
+    return re.sub(r"\n{3,}", "\n\n", text), title
+
+
+def _read_pdf(path: Path) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        pages = [p.extract_text() or "" for p in reader.pages]
+    except (PdfReadError, ValueError, KeyError, OSError, TypeError) as e:
+        raise CorpusError(f"{path.name}: not a readable PDF ({e.__class__.__name__})") from e
+    text = "\n\n".join(pages)
+    if not text.strip():
+        raise CorpusError(f"{path.name}: PDF has no extractable text (scanned?)")
+    return text
+
+
+def read_file(path: Path, max_bytes: int | None = None) -> tuple[str, str]:
+    """(raw text, title or '') for a supported file; raises CorpusError with the file's name."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise CorpusError(f"{path.name}: unsupported type {suffix or '(none)'}; supported: {', '.join(SUPPORTED)}")
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise CorpusError(f"{path.name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.1f} MB limit")
+        if size == 0:
+            raise CorpusError(f"{path.name}: empty file")
+        if suffix == ".pdf":
+            return _read_pdf(path), ""
+        data = path.read_bytes()
+    except OSError as e:
+        raise CorpusError(f"{path.name}: cannot read ({e.strerror})") from e
+    if suffix in (".html", ".htm"):
+        return _read_html(data, path)
+    text = _decode(data, path)
+    if not text.strip():
+        raise CorpusError(f"{path.name}: no text")
+    return text, ""

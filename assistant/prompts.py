@@ -1,0 +1,40 @@
+"""Prompts as named constants. The example is fictional on purpose: no corpus facts live in code."""
+
+from __future__ import annotations
+
+__all__ = ["SYSTEM_PROMPT", "CANNOT_ANSWER", "user_prompt", "REFUSAL_PATTERN"]
+
+CANNOT_ANSWER = "I cannot answer this from the documents."
+
+SYSTEM_PROMPT = f"""You answer questions using ONLY the numbered sources given with the question.
+Rules:
+- Answer in one to three short sentences.
+- End every sentence with the number of the source it comes from, like [2].
+- If the question asks which ones, list every item the source gives for it and no others.
+- Copy names, numbers and dates exactly as the source writes them.
+- Table rows show marks: ✓ (yes) means included, ✗ (no) means not included, x (marked) means included.
+- If the sources do not answer the question, reply exactly: {CANNOT_ANSWER}
+
+Example
+Sources:
+[1] Fisheries report — Table 3, row "Joint patrols": ✓ (yes): Iceland, Faroe Islands; ✗ (no): Greenland.
+[2] Fisheries report — Dialogues: The first fisheries dialogue with Iceland took place on 3 March 2021.
+Question: Which partners take part in joint patrols, and when was the first dialogue with Iceland?
+Answer: Joint patrols include Iceland and the Faroe Islands [1]. The first fisheries dialogue with Iceland took place on 3 March 2021 [2]."""
+
+REFUSAL_PATTERN = (
+    r"(cannot answer|can ?not be answered|unable to answer|do(es)? not (contain|say|state|mention|specify|provide|"
+    r"include|indicate)|not (mentioned|stated|specified|provided|available|included) in|no information|"
+    r"there is no mention|not enough information|sources do not)"
+)
+
+
+def user_prompt(question: str, sources: list[tuple[int, str, str]]) -> str:
+    """The user message: numbered sources (n, label, text), then the question."""
+    lines = ["Sources:"]
+    for n, label, text in sources:
+        lines.append(f"[{n}] {label} — {text}")
+    lines.append("")
+    lines.append(f"Question: {question}")
+    lines.append("Answer:")
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""question -> list[Hit]: dense (Chroma) and lexical (BM25) retrieval fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import threading
+
+from .embed import Embedder
+from .store import IndexHandle
+from .text import content_tokens
+from .types import Chunk, Hit
+
+__all__ = ["Retriever", "RRF_K"]
+
+RRF_K = 60  # the usual reciprocal-rank-fusion constant: rank 1 -> 1/61, rank 10 -> 1/70
+
+
+class _BM25:
+    """BM25 over our own tokens (same tokenizer for chunks and questions), via the bm25s library."""
+
+    def __init__(self, docs_tokens: list[list[str]]) -> None:
+        import bm25s
+
+        self._vocab: dict[str, int] = {}
+        ids = [[self._vocab.setdefault(t, len(self._vocab)) for t in toks] for toks in docs_tokens]
+        self._model = bm25s.BM25()
+        self._model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab), show_progress=False)
+        self._n = len(docs_tokens)
+
+    def search(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
+        q = [self._vocab[t] for t in query_tokens if t in self._vocab]
+        if not q or self._n == 0:
+            return []
+        scores = self._model.get_scores(q)
+        order = scores.argsort()[::-1][: min(k, self._n)]
+        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+
+
+class Retriever:
+    """Hybrid retriever over one index build."""
+
+    def __init__(self, index: IndexHandle, embedder: Embedder) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.chunks: list[Chunk] = index.chunks()
+        self._by_id = {c.id: c for c in self.chunks}
+        self._bm25: _BM25 | None = None
+        self._lock = threading.Lock()
+
+    def _lexical(self) -> _BM25:
+        with self._lock:
+            if self._bm25 is None:
+                self._bm25 = _BM25([content_tokens(f"{c.section} {c.text}") for c in self.chunks])
+            return self._bm25
+
+    def search(self, question: str, k: int = 30, top: int | None = None) -> list[Hit]:
+        """Fused hits, best first; each retriever contributes its k best."""
+        dense = self.index.query(self.embedder.embed_query(question), k)
+        lexical = self._lexical().search(content_tokens(question), k)
+        hits: dict[str, Hit] = {}
+        for rank, (cid, sim) in enumerate(dense, start=1):
+            hits[cid] = Hit(self._by_id[cid], 1.0 / (RRF_K + rank), dense_rank=rank, dense_score=sim)
+        for rank, (i, _score) in enumerate(lexical, start=1):
+            c = self.chunks[i]
+            h = hits.setdefault(c.id, Hit(c, 0.0))
+            h.score += 1.0 / (RRF_K + rank)
+            h.lexical_rank = rank
+        ranked = sorted(hits.values(), key=lambda h: h.score, reverse=True)
+        return ranked[:top] if top else ranked

@@ -1,0 +1,73 @@
+"""Small text utilities shared by chunking, retrieval and citation checks: sentences and word tokens."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["sentence_spans", "tokens", "content_tokens", "STOPWORDS", "fold"]
+
+_ABBREV = re.compile(r"\b(e\.g|i\.e|etc|cf|pp?|No|Art|Dr|Mr|Ms|vs|Vol|op|cit|al|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|"
+                     r"Sept|Oct|Nov|Dec|[A-Z])\.$")
+_BOUNDARY = re.compile(r"[.!?][\"”’')\]]*[⁰¹²³⁴⁵⁶⁷⁸⁹]*\s+(?=[\"“‘'(\[]?[A-Z0-9•])")
+
+STOPWORDS = frozenset("""a an the and or but if of to in on at by for with from as is are was were be been being
+this that these those it its their there which who whom what when where why how do does did done has have had
+not no nor so than too very can could should would may might will shall must also such any all each both
+into over under about between through during before after above below up down out off again further then once
+here more most other some own same only just our we you your they them he she his her i me my
+eu european union s""".split())
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'’][A-Za-z0-9]+)*")
+
+
+def fold(text: str) -> str:
+    """Lowercase with typographic quotes and dashes unified, for matching."""
+    return (text.lower().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+            .replace("–", "-").replace("—", "-"))
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Character spans of the sentences of text[start:end] (absolute offsets)."""
+    end = len(text) if end is None else end
+    spans, s = [], start
+    for m in _BOUNDARY.finditer(text, start, end):
+        head = text[s:m.start() + 1]
+        if _ABBREV.search(head):
+            continue
+        cut = m.end()
+        stripped_end = cut
+        while stripped_end > s and text[stripped_end - 1].isspace():
+            stripped_end -= 1
+        if stripped_end > s:
+            spans.append((s, stripped_end))
+        s = cut
+    tail_end = end
+    while tail_end > s and text[tail_end - 1].isspace():
+        tail_end -= 1
+    if tail_end > s:
+        spans.append((s, tail_end))
+    return spans
+
+
+def _stem(w: str) -> str:
+    for suf in ("ies", "ing", "ed", "es", "s"):
+        if w.endswith(suf) and len(w) - len(suf) >= 4:
+            return w[: -len(suf)] + ("y" if suf == "ies" else "")
+    return w
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercased, lightly stemmed word tokens (hyphenated words also split into parts)."""
+    out = []
+    for w in _WORD.findall(fold(text)):
+        w = w.replace("’", "'")
+        if w.endswith("'s"):
+            w = w[:-2]
+        out.append(_stem(w))
+        if "-" in w:
+            out.extend(_stem(p) for p in w.split("-") if p)
+    return out
+
+
+def content_tokens(text: str) -> list[str]:
+    """Tokens without stopwords."""
+    return [t for t in tokens(text) if t not in STOPWORDS and len(t) > 1]
