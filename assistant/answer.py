@@ -73,7 +73,7 @@ def retrieve(question: str, **overrides) -> list[Hit]:
 
 def _anchors(question: str) -> list[str]:
     """Proper names and figures the question is about (not acronyms, which are domain vocabulary)."""
-    words = re.findall(r"[A-Za-z][A-Za-z'’-]*|\d{2,}", question)
+    words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[A-Za-z][A-Za-z'’-]*|\d{2,}", question)]
     out = []
     for i, w in enumerate(words):
         if w[0].isdigit():

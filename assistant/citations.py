@@ -21,8 +21,8 @@ __all__ = ["Checked", "check_answer", "support", "best_quote", "split_claims"]
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _REFUSAL = re.compile(REFUSAL_PATTERN, re.I)
 _NEGATION = re.compile(r"\b(not|no|none|except|excluding|lacks?|without|neither|nor)\b|n't", re.I)
-_GROUP = re.compile(r"(?P<val>[^;:—]+?\((?:yes|no|marked|not marked|none)\)|Already exists|blank[^:;]*):\s"
-                    r"(?P<names>[^;]+?)(?=;|\.$)")
+_GROUP = re.compile(r"(?P<val>yes \(✓\)|no \(✗\)|marked \(x\)|not marked \(blank\)|none \(-\)|Already exists)"
+                    r" for (?P<names>[^;]+?)(?=;|\.$)")
 SUPPORT_THRESHOLD = 0.7
 
 
@@ -107,7 +107,7 @@ def best_quote(claim: str, chunk_text: str) -> tuple[int, int]:
 
 
 def _row_groups(record: str) -> dict[str, list[str]]:
-    body = record.split(" \u2014 ", 1)[-1]
+    body = record.split("\u201d", 1)[-1]
     groups: dict[str, list[str]] = {}
     for m in _GROUP.finditer(body):
         groups[m.group("val").strip()] = [n.strip() for n in m.group("names").split(",")]
@@ -126,9 +126,9 @@ def _check_row_list(claim: str, record: str) -> tuple[str, str] | None:
         return None
     if len(hit_groups) == 1 and set(named[hit_groups[0]]) == set(groups[hit_groups[0]]):
         return None
-    positive = [v for v in hit_groups if "(yes)" in v or "(marked)" in v]
+    positive = [v for v in hit_groups if v.startswith(("yes", "marked"))]
     value = positive[0] if positive else max(hit_groups, key=lambda v: len(named[v]))
-    return value, f"{value}: {', '.join(groups[value])}"
+    return value, f"{value} for {', '.join(groups[value])}"
 
 
 def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
@@ -136,6 +136,9 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
     by_n = {e.n: e for e in evidence}
     claims = split_claims(raw)
     refused = bool(_REFUSAL.search(raw)) and not any(c.cites for c in claims if not _REFUSAL.search(c.text))
+    # "Which ...?" / "Who ...?" is answered only by naming something the question does not already name.
+    asks_for_names = re.match(r"\s*(which|who|with (which|whom)|in which|what (countries|partners|states))\b",
+                              question, re.I) is not None
     kept: list[tuple[str, list[tuple[Evidence, tuple[int, int]]]]] = []
     dropped: list[str] = []
     repaired = 0
@@ -144,6 +147,10 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
             if not claim.cites:
                 continue
             refused = True
+        if asks_for_names and not _names(claim.text) - _names(question) - _names(" ".join(
+                question.split()[:1])):
+            dropped.append(claim.text)
+            continue
         candidates = [by_n[n] for n in claim.cites if n in by_n]
         scored = [(support(claim.text, _context(e), question), e) for e in candidates]
         good = [(s, e) for s, e in scored if s >= SUPPORT_THRESHOLD]

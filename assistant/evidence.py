@@ -46,6 +46,11 @@ def _best_window(chunk: Chunk, q: set[str], budget: int) -> str:
 def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int) -> list[Evidence]:
     """Up to top_k non-overlapping hits, best first, within a total word budget."""
     q = set(content_tokens(question))
+    # Tables hold dense facts that prose rankers undervalue: the best table record near the top
+    # gets a place even when prose outranks it.
+    table_hit = next((h for h in hits[:15] if h.chunk.kind in ("table_row", "table_column")), None)
+    if table_hit is not None and table_hit not in hits[:top_k]:
+        hits = hits[: top_k - 1] + [table_hit] + [h for h in hits[top_k - 1:] if h is not table_hit]
     chosen: list[Evidence] = []
     used = 0
     per = max(40, word_budget // max(1, top_k))

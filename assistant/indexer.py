@@ -131,6 +131,9 @@ def build_index(settings: Settings | None = None, rebuild: bool = False, progres
 def _embed_text(c) -> str:
     # The section path tells the embedder what a paragraph is about when the text itself does not
     # name it (e.g. a paragraph under the heading "Japan" that only says "the parties").
+    # A table record leads with its row/column label so the label, not the shared caption, dominates.
+    if c.kind in ("table_row", "table_column"):
+        return f"{c.locator.split(': ', 1)[-1]}: {c.text}"
     return f"{c.section}: {c.text}" if c.kind == "text" and c.section else c.text
 
 

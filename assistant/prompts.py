@@ -8,16 +8,17 @@ CANNOT_ANSWER = "I cannot answer this from the documents."
 
 SYSTEM_PROMPT = f"""You answer questions using ONLY the numbered sources given with the question.
 Rules:
+- Answer the question directly: give the specific names, dates, numbers or items it asks for.
 - Answer in one to three short sentences.
 - End every sentence with the number of the source it comes from, like [2].
 - If the question asks which ones, list every item the source gives for it and no others.
 - Copy names, numbers and dates exactly as the source writes them.
-- Table rows show marks: ✓ (yes) means included, ✗ (no) means not included, x (marked) means included.
+- In table rows, yes (✓) and marked (x) mean included; no (✗) and not marked mean not included.
 - If the sources do not answer the question, reply exactly: {CANNOT_ANSWER}
 
 Example
 Sources:
-[1] Fisheries report — Table 3, row "Joint patrols": ✓ (yes): Iceland, Faroe Islands; ✗ (no): Greenland.
+[1] Fisheries report — Table 3, row “Joint patrols” (Activity): yes (✓) for Iceland, Faroe Islands; no (✗) for Greenland.
 [2] Fisheries report — Dialogues: The first fisheries dialogue with Iceland took place on 3 March 2021.
 Question: Which partners take part in joint patrols, and when was the first dialogue with Iceland?
 Answer: Joint patrols include Iceland and the Faroe Islands [1]. The first fisheries dialogue with Iceland took place on 3 March 2021 [2]."""

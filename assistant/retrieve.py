@@ -6,7 +6,7 @@ import threading
 
 from .embed import Embedder
 from .store import IndexHandle
-from .text import content_tokens
+from .text import content_tokens, expand_acronyms, find_acronyms
 from .types import Chunk, Hit
 
 __all__ = ["Retriever", "RRF_K"]
@@ -44,6 +44,10 @@ class Retriever:
         self.chunks: list[Chunk] = index.chunks()
         self._by_id = {c.id: c for c in self.chunks}
         self._bm25: _BM25 | None = None
+        self.acronyms: dict[str, str] = {}
+        for c in self.chunks:
+            for k, v in find_acronyms(c.text).items():
+                self.acronyms.setdefault(k, v)
         self._lock = threading.Lock()
 
     def _lexical(self) -> _BM25:
@@ -54,6 +58,7 @@ class Retriever:
 
     def search(self, question: str, k: int = 30, top: int | None = None) -> list[Hit]:
         """Fused hits, best first; each retriever contributes its k best."""
+        question = expand_acronyms(question, self.acronyms)
         dense = self.index.query(self.embedder.embed_query(question), k)
         lexical = self._lexical().search(content_tokens(question), k)
         hits: dict[str, Hit] = {}
@@ -64,5 +69,12 @@ class Retriever:
             h = hits.setdefault(c.id, Hit(c, 0.0))
             h.score += 1.0 / (RRF_K + rank)
             h.lexical_rank = rank
+        # A table record whose row/column label the question names is what the question is about.
+        q = set(content_tokens(question))
+        for h in hits.values():
+            if h.chunk.kind in ("table_row", "table_column"):
+                label = set(content_tokens(h.chunk.locator.split(": ", 1)[-1]))
+                if label and len(label & q) / len(label) >= 0.5:
+                    h.score += len(label & q) / len(label) / (RRF_K + 1)
         ranked = sorted(hits.values(), key=lambda h: h.score, reverse=True)
         return ranked[:top] if top else ranked

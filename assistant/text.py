@@ -71,3 +71,47 @@ def tokens(text: str) -> list[str]:
 def content_tokens(text: str) -> list[str]:
     """Tokens without stopwords."""
     return [t for t in tokens(text) if t not in STOPWORDS and len(t) > 1]
+
+
+_ACR_DEF = re.compile(r"((?:[A-Za-z][\w'’-]*[\s/]+){1,9}?)\(\s*([A-Z][A-Za-z]{1,9})\s*\)")
+_LINKING = {"and", "of", "the", "for", "on", "in", "to", "a", "an", "with", "&"}
+
+
+def find_acronyms(text: str) -> dict[str, str]:
+    """Acronyms defined in the text as 'full name (ACR)', e.g. {'sdp': 'security and defence partnerships'}."""
+    out: dict[str, str] = {}
+    for m in _ACR_DEF.finditer(text):
+        acr = m.group(2)
+        letters = [ch for ch in acr if ch.isupper()]
+        if len(letters) < 2:
+            continue
+        words = m.group(1).split()
+        i, need, start = len(words) - 1, len(letters) - 1, None
+        while i >= 0 and need >= 0:
+            w = words[i].strip("'’")
+            if w.lower() in _LINKING:
+                i -= 1
+                continue
+            if w[:1].upper() == letters[need]:
+                need -= 1
+                start = i
+                i -= 1
+            else:
+                break
+        if need < 0 and start is not None:
+            key = acr.lower().rstrip("s") if acr.endswith("s") and acr[:-1].isupper() else acr.lower()
+            out.setdefault(key, " ".join(words[start:]))
+    return out
+
+
+def expand_acronyms(question: str, acronyms: dict[str, str]) -> str:
+    """The question with the expansion of each known acronym it uses appended in brackets."""
+    extra = []
+    for w in re.findall(r"\b[A-Z][A-Za-z]{1,9}\b", question):
+        if sum(ch.isupper() for ch in w) < 2:
+            continue
+        key = w.lower().rstrip("s") if w.endswith("s") and w[:-1].isupper() else w.lower()
+        exp = acronyms.get(key)
+        if exp and fold(exp) not in fold(question) and exp not in extra:
+            extra.append(exp)
+    return f"{question} ({'; '.join(extra)})" if extra else question

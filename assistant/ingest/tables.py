@@ -18,8 +18,8 @@ from ..types import Table
 
 __all__ = ["TableSpan", "find_tables", "row_record", "column_record", "is_mark_table"]
 
-MARKS = {"✓": "✓ (yes)", "✔": "✓ (yes)", "✗": "✗ (no)", "✘": "✗ (no)", "x": "x (marked)", "X": "x (marked)",
-         "": "blank (not marked)", "-": "- (none)", "–": "- (none)"}
+MARKS = {"✓": "yes (✓)", "✔": "yes (✓)", "✗": "no (✗)", "✘": "no (✗)", "x": "marked (x)", "X": "marked (x)",
+         "": "not marked (blank)", "-": "none (-)", "–": "none (-)"}
 _MARK_CELL = re.compile(r"^(✓|✔|✗|✘|x|X|Already exists|yes|no|Yes|No)$")
 _DATE = r"(?:\d{1,2}[./]\d{1,2}[./]\d{2,4})"
 _DATE_ROW = re.compile(rf"^(?P<label>\S.*?)\s+(?P<vals>(?:(?:{_DATE}|-)\s+)*(?:{_DATE}|-))\s*$")
@@ -251,10 +251,10 @@ def row_record(table: Table, i: int) -> tuple[str, str]:
         groups: dict[str, list[str]] = {}
         for col, v in zip(table.columns, values, strict=True):
             groups.setdefault(_value(v), []).append(col)
-        body = "; ".join(f"{v}: {', '.join(cols)}" for v, cols in groups.items())
+        body = "; ".join(f"{v} for {', '.join(cols)}" for v, cols in groups.items())
     else:
         body = "; ".join(f"{col}: {_value(v)}" for col, v in zip(table.columns, values, strict=True))
-    return f"{_name(table)}, {where} \u201c{label}\u201d ({table.row_header}) \u2014 {body}.", locator
+    return f"{_name(table)}, {where} \u201c{label}\u201d ({table.row_header}): {body}.", locator
 
 
 def column_record(table: Table, k: int) -> tuple[str, str]:
@@ -263,6 +263,6 @@ def column_record(table: Table, k: int) -> tuple[str, str]:
     groups: dict[str, list[str]] = {}
     for label, values in table.rows:
         groups.setdefault(_value(values[k]), []).append(_label(label)[1])
-    body = "; ".join(f"{v}: {', '.join(rows)}" for v, rows in groups.items())
+    body = "; ".join(f"{v} for {', '.join(rows)}" for v, rows in groups.items())
     short = _name(table).split(" – ")[0].split(":")[0]
-    return f"{_name(table)}, column \u201c{col}\u201d \u2014 {body}.", f"{short}, column: {col}"
+    return f"{_name(table)}, column \u201c{col}\u201d: {body}.", f"{short}, column: {col}"

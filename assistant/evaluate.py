@@ -1,0 +1,201 @@
+"""`assistant eval`: run the gold set through `answer()`, score it, print a table, write a JSON report, gate CI."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from .answer import answer, get_retriever
+from .config import PROJECT_ROOT, Settings
+from .errors import ConfigError
+from .text import fold
+
+__all__ = ["load_gold", "score_item", "run_eval", "main"]
+
+GOLD_DIR = PROJECT_ROOT / "eval"
+TYPES = ("fact", "list", "table", "multi_doc", "numeric", "comparison", "unanswerable")
+
+
+def load_gold(paths: list[Path] | None = None) -> list[dict]:
+    """Gold items from eval/*.jsonl (or the given files), validated."""
+    paths = paths or sorted(GOLD_DIR.glob("*.jsonl"))
+    items = []
+    for p in paths:
+        for ln, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            missing = {"id", "type", "question", "must_contain", "must_not_contain", "evidence", "source"} - set(item)
+            if missing or item["type"] not in TYPES:
+                raise ConfigError(f"{p.name}:{ln}: bad gold item (missing {sorted(missing)} or type {item.get('type')})")
+            items.append(item)
+    return items
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", fold(s))
+
+
+def _has(text: str, want) -> bool:
+    options = want if isinstance(want, list) else [want]
+    t = fold(text)
+    return any(fold(o) in t for o in options)
+
+
+def score_item(item: dict, text: str, abstained: bool) -> bool:
+    """Correct: abstains on unanswerable items; otherwise answers with every must and no must-not string."""
+    if item["type"] == "unanswerable":
+        return abstained
+    if abstained:
+        return False
+    return all(_has(text, w) for w in item["must_contain"]) and not any(_has(text, w) for w in item["must_not_contain"])
+
+
+def _pct(xs: list[float], q: float) -> float:
+    if not xs:
+        return 0.0
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def run_eval(items: list[dict], settings: Settings, k: int | None = None, log=print) -> dict:
+    """Answer every item; return the report dict."""
+    retriever = get_retriever(settings, progress=True)
+    docs = retriever.index.documents
+    k = k or settings.top_k
+    rows = []
+    for n, item in enumerate(items, 1):
+        t0 = time.perf_counter()
+        a = answer(item["question"], **_overrides(settings))
+        secs = time.perf_counter() - t0
+        ok = score_item(item, a.text, a.abstained)
+        ev = _norm(item.get("evidence") or "")
+        cited_ev = recall = None
+        if ev and item["type"] != "unanswerable":
+            cited_ev = any(ev in _norm(docs[c.source].text[max(0, c.start - 0):c.end]) or
+                           ev in _norm(next((h.chunk.text for h in a.hits if h.chunk.id == c.chunk_id), ""))
+                           for c in a.citations)
+            recall = any(h.chunk.source == item["source"] and ev in _norm(h.chunk.text) for h in a.hits[:k])
+        verbatim = [c.quote in docs[c.source].text for c in a.citations]
+        rows.append({"id": item["id"], "type": item["type"], "question": item["question"], "correct": ok,
+                     "abstained": a.abstained, "answer": a.text, "seconds": round(secs, 2),
+                     "citations": [c.__dict__ for c in a.citations], "cited_evidence": cited_ev,
+                     "retrieval_hit": recall, "verbatim": verbatim, "notice": a.notice})
+        log(f"[{n}/{len(items)}] {item['id']} {item['type']:<12} {'OK ' if ok else 'BAD'} {secs:5.1f}s  "
+            f"{a.text[:90]!r}")
+    return _summarise(rows, settings, k)
+
+
+def _overrides(settings: Settings) -> dict:
+    return {"llm": settings.llm, "top_k": settings.top_k, "index_dir": settings.index_dir,
+            "corpus_dir": settings.corpus_dir}
+
+
+def _summarise(rows: list[dict], settings: Settings, k: int) -> dict:
+    answerable = [r for r in rows if r["type"] != "unanswerable"]
+    unanswerable = [r for r in rows if r["type"] == "unanswerable"]
+    quotes = [v for r in rows for v in r["verbatim"]]
+    ev_rows = [r for r in answerable if r["cited_evidence"] is not None and not r["abstained"]]
+    rec_rows = [r for r in answerable if r["retrieval_hit"] is not None]
+    lat = [r["seconds"] for r in rows]
+    by_type = {}
+    for t in TYPES:
+        rs = [r for r in rows if r["type"] == t]
+        if rs:
+            by_type[t] = {"n": len(rs), "accuracy": sum(r["correct"] for r in rs) / len(rs),
+                          "abstained": sum(r["abstained"] for r in rs),
+                          "p50_s": statistics.median(r["seconds"] for r in rs)}
+    metrics = {
+        "answer_accuracy": sum(r["correct"] for r in answerable) / max(1, len(answerable)),
+        "overall_accuracy": sum(r["correct"] for r in rows) / max(1, len(rows)),
+        "abstention_accuracy": sum(r["abstained"] for r in unanswerable) / max(1, len(unanswerable)),
+        "false_abstention_rate": sum(r["abstained"] for r in answerable) / max(1, len(answerable)),
+        "citations_with_gold_evidence": sum(bool(r["cited_evidence"]) for r in ev_rows) / max(1, len(ev_rows)),
+        "verbatim_quotes": sum(quotes) / max(1, len(quotes)),
+        f"retrieval_recall@{k}": sum(bool(r["retrieval_hit"]) for r in rec_rows) / max(1, len(rec_rows)),
+        "latency_p50_s": _pct(lat, 0.5), "latency_p95_s": _pct(lat, 0.95),
+    }
+    return {"settings": {"llm": settings.llm, "local_model": settings.local_model, "top_k": settings.top_k},
+            "n": len(rows), "metrics": metrics, "by_type": by_type, "items": rows,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+def print_report(report: dict, out=print) -> None:
+    """The table by type and the final summary line."""
+    out(f"{'type':<13}{'n':>4}{'accuracy':>10}{'abstained':>11}{'p50 s':>8}")
+    for t, v in report["by_type"].items():
+        out(f"{t:<13}{v['n']:>4}{v['accuracy']:>10.2f}{v['abstained']:>11}{v['p50_s']:>8.1f}")
+    m = report["metrics"]
+    rk = next(key for key in m if key.startswith("retrieval_recall"))
+    out(f"accuracy {m['answer_accuracy']:.3f} | unanswerable abstention {m['abstention_accuracy']:.3f} | "
+        f"false abstentions {m['false_abstention_rate']:.3f} | cited gold evidence "
+        f"{m['citations_with_gold_evidence']:.3f} | verbatim quotes {m['verbatim_quotes']:.3f} | "
+        f"{rk} {m[rk]:.3f} | latency p50 {m['latency_p50_s']:.1f} s p95 {m['latency_p95_s']:.1f} s")
+
+
+def gate(report: dict, thresholds: dict) -> list[str]:
+    """Threshold failures, as messages (empty = pass)."""
+    m = report["metrics"]
+    fails = []
+    for key, limit in thresholds.get("min", {}).items():
+        if m.get(key, 0) < limit:
+            fails.append(f"{key} {m.get(key, 0):.3f} < {limit}")
+    for key, limit in thresholds.get("max", {}).items():
+        if m.get(key, 0) > limit:
+            fails.append(f"{key} {m.get(key, 0):.3f} > {limit}")
+    return fails
+
+
+def feedback_to_gold(path: Path) -> list[dict]:
+    """Draft gold items from UI feedback (thumbs up: answer as reference; down: marked for review)."""
+    drafts = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        fb = json.loads(line)
+        cites = fb.get("citations") or []
+        drafts.append({"id": f"fb{n:03d}", "type": "fact", "question": fb["question"],
+                       "answer": fb.get("answer", "") if fb.get("rating") == "up" else "",
+                       "must_contain": [], "must_not_contain": [],
+                       "evidence": (cites[0].get("quote", "")[:150] if cites else ""),
+                       "source": (cites[0].get("source", "") if cites else ""),
+                       "review": "thumbs up: fill must_contain" if fb.get("rating") == "up"
+                       else "thumbs down: write the correct answer"})
+    return drafts
+
+
+def main(args) -> int:
+    """`assistant eval` entry point."""
+    if args.feedback:
+        for d in feedback_to_gold(Path(args.feedback)):
+            print(json.dumps(d, ensure_ascii=False))
+        return 0
+    settings = Settings.load(llm=args.llm)
+    items = load_gold([Path(p) for p in args.gold] if args.gold else None)
+    if args.limit:
+        items = items[: args.limit]
+    if args.baseline:
+        sys.path.insert(0, str(GOLD_DIR))
+        from baseline import run_baseline  # eval/baseline.py
+
+        report = run_baseline(items, log=print)
+    else:
+        report = run_eval(items, settings, log=lambda s: print(s, flush=True))
+    print_report(report)
+    out = Path(args.report) if args.report else GOLD_DIR / "reports" / ("baseline.json" if args.baseline else
+                                                                         "latest.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    print(f"report: {out}")
+    if args.no_gate or args.baseline or args.limit:
+        return 0
+    thresholds = json.loads((GOLD_DIR / "thresholds.json").read_text())
+    fails = gate(report, thresholds)
+    for f in fails:
+        print(f"below threshold: {f}", file=sys.stderr)
+    return 1 if fails else 0
