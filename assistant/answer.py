@@ -17,7 +17,7 @@ from .errors import GeneratorError, InputError
 from .evidence import Evidence, select_evidence
 from .generate import get_generator
 from .indexer import ensure_index
-from .prompts import CANNOT_ANSWER, SYSTEM_PROMPT, user_prompt
+from .prompts import CANNOT_ANSWER, SEND_BACK, SYSTEM_PROMPT, user_prompt
 from .retrieve import Retriever
 from .text import content_tokens, fold, sentence_spans
 from .types import Answer, Hit
@@ -78,7 +78,7 @@ def _anchors(question: str) -> list[str]:
     for i, w in enumerate(words):
         if w[0].isdigit():
             out.append(w)
-        elif i > 0 and w[0].isupper() and not w.isupper() and w.lower() not in _GENERIC_CAPS:
+        elif i > 0 and w[0].isupper() and sum(ch.isupper() for ch in w) < 2 and w.lower() not in _GENERIC_CAPS:
             out.append(fold(w).rstrip("s") if w.endswith("s") and len(w) > 4 else fold(w))
     return out
 
@@ -96,10 +96,12 @@ def _missing_anchor(question: str, evidence: list[Evidence]) -> str | None:
 
 
 def _label(e: Evidence) -> str:
+    """Short provenance for the prompt: document title, and the section for prose (records carry their own)."""
     c = e.chunk
-    title = c.title if len(c.title) <= 60 else c.title[:57] + "..."
-    where = c.locator if c.kind != "text" else (c.section.split(" > ")[-1] if c.section else "")
-    return f"{title}{' — ' + where if where and c.kind == 'text' else ''}"
+    title = c.title if len(c.title) <= 50 else c.title[:47] + "..."
+    if c.kind == "text" and c.section:
+        return f"{title} — {c.section.split(' > ')[-1][:60]}"
+    return title
 
 
 def _messages(question: str, evidence: list[Evidence]) -> list[dict]:
@@ -172,10 +174,21 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     if lock is not None and lock.locked():
         yield StreamEvent("status", "waiting for the local model (another question is being answered)")
     pieces: list[str] = []
+    messages = _messages(q, evidence)
     try:
-        for piece in generator.stream(_messages(q, evidence), settings.max_tokens):
+        for piece in generator.stream(messages, settings.max_tokens):
             pieces.append(piece)
             yield StreamEvent("token", piece)
+        first = check_answer("".join(pieces), evidence, q)
+        if not first.citations and not first.refused:
+            # Send the answer back once. The conversation prefix is unchanged, so llama.cpp reuses its
+            # cache and only the feedback and the new answer cost time.
+            yield StreamEvent("status", "checking citations: asking the model to revise its answer")
+            messages += [{"role": "assistant", "content": "".join(pieces)}, {"role": "user", "content": SEND_BACK}]
+            pieces = []
+            for piece in generator.stream(messages, settings.max_tokens):
+                pieces.append(piece)
+                yield StreamEvent("token", piece)
     except GeneratorError as e:
         if settings.on_llm_error != "extractive":
             raise

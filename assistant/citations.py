@@ -61,7 +61,7 @@ def split_claims(answer: str) -> list[Claim]:
 
 def _names(text: str) -> set[str]:
     """Capitalised words and numbers not at the start of the sentence (proper names, figures)."""
-    words = re.findall(r"[A-Za-z][A-Za-z'’-]*|\d[\d.,/]*", text)
+    words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[A-Za-z][A-Za-z'’-]*|\d[\d.,/]*", text)]
     out = set()
     for i, w in enumerate(words):
         if w[0].isdigit():
@@ -160,20 +160,29 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
         if not good:
             dropped.append(claim.text)
             continue
+        good.sort(key=lambda x: -x[0])
         text = claim.text
+        rows = [e for _, e in good if e.chunk.kind == "table_row"]
+        consistent = [e for e in rows if _check_row_list(text, e.chunk.text) is None]
+        if rows and not consistent:
+            # the claim misreads its table row: restate the row the question is about
+            e = max(rows, key=lambda r: _label_overlap(r, question))
+            value, group = _check_row_list(text, e.chunk.text)  # type: ignore[misc]
+            label = e.chunk.locator.split(": ", 1)[-1]
+            text = f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {group}"
+            repaired += 1
+            consistent = [e]
         sources = []
-        for _, e in good:
+        for _, e in good[:3]:
             if e.chunk.kind == "table_row":
-                fix = _check_row_list(text, e.chunk.text)
-                if fix is not None:
-                    value, group = fix
-                    label = e.chunk.locator.split(": ", 1)[-1]
-                    text = f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {group}"
-                    repaired += 1
-                sources.append((e, (0, len(e.chunk.text))))
+                if e in consistent:
+                    sources.append((e, (0, len(e.chunk.text))))
             else:
                 sources.append((e, best_quote(text, e.chunk.text)))
-        kept.append((text, sources))
+        if not sources:
+            dropped.append(claim.text)
+            continue
+        kept.append((text, sources[:2]))
     citations: list[Citation] = []
     index: dict[tuple[str, int, int], int] = {}
     parts = []
@@ -194,6 +203,11 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
         body = body.rstrip(".!?")
         parts.append(f"{body} {''.join(marks)}{end}")
     return Checked(" ".join(parts), citations, dropped, refused, repaired)
+
+
+def _label_overlap(e: Evidence, question: str) -> float:
+    label = set(content_tokens(e.chunk.locator.split(": ", 1)[-1]))
+    return len(label & set(content_tokens(question))) / max(1, len(label))
 
 
 def _context(e: Evidence) -> str:

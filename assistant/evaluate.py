@@ -7,7 +7,6 @@ import re
 import statistics
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 from .answer import answer, get_retriever
@@ -32,7 +31,8 @@ def load_gold(paths: list[Path] | None = None) -> list[dict]:
             item = json.loads(line)
             missing = {"id", "type", "question", "must_contain", "must_not_contain", "evidence", "source"} - set(item)
             if missing or item["type"] not in TYPES:
-                raise ConfigError(f"{p.name}:{ln}: bad gold item (missing {sorted(missing)} or type {item.get('type')})")
+                raise ConfigError(f"{p.name}:{ln}: bad gold item (missing {sorted(missing)}, "
+                                  f"type {item.get('type')!r})")
             items.append(item)
     return items
 

@@ -52,6 +52,7 @@ def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int
     if table_hit is not None and table_hit not in hits[:top_k]:
         hits = hits[: top_k - 1] + [table_hit] + [h for h in hits[top_k - 1:] if h is not table_hit]
     chosen: list[Evidence] = []
+    seen: list[set[str]] = []
     used = 0
     per = max(40, word_budget // max(1, top_k))
     for h in hits:
@@ -61,9 +62,13 @@ def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int
         if any(e.chunk.source == c.source and e.chunk.start < c.end and c.start < e.chunk.end for e in chosen):
             continue
         text = c.text if c.kind != "text" else _best_window(c, q, per)
+        words = set(content_tokens(text))
+        if any(len(words & e_words) / max(1, len(words | e_words)) >= 0.7 for e_words in seen):
+            continue  # the same passage again (e.g. a blog post repeating its briefing)
         n_words = len(text.split())
         if chosen and used + n_words > word_budget * 1.2:
             continue
         chosen.append(Evidence(len(chosen) + 1, h, text))
+        seen.append(words)
         used += n_words
     return chosen

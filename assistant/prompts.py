@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SYSTEM_PROMPT", "CANNOT_ANSWER", "user_prompt", "REFUSAL_PATTERN"]
+__all__ = ["SYSTEM_PROMPT", "CANNOT_ANSWER", "SEND_BACK", "user_prompt", "REFUSAL_PATTERN"]
 
 CANNOT_ANSWER = "I cannot answer this from the documents."
 
@@ -18,10 +18,12 @@ Rules:
 
 Example
 Sources:
-[1] Fisheries report — Table 3, row “Joint patrols” (Activity): yes (✓) for Iceland, Faroe Islands; no (✗) for Greenland.
+[1] Fisheries report — Table 3, row “Joint patrols” (Activity): yes (✓) for Iceland, Faroe Islands; \
+no (✗) for Greenland.
 [2] Fisheries report — Dialogues: The first fisheries dialogue with Iceland took place on 3 March 2021.
 Question: Which partners take part in joint patrols, and when was the first dialogue with Iceland?
-Answer: Joint patrols include Iceland and the Faroe Islands [1]. The first fisheries dialogue with Iceland took place on 3 March 2021 [2]."""
+Answer: Joint patrols include Iceland and the Faroe Islands [1]. \
+The first fisheries dialogue with Iceland took place on 3 March 2021 [2]."""
 
 REFUSAL_PATTERN = (
     r"(cannot answer|can ?not be answered|unable to answer|do(es)? not (contain|say|state|mention|specify|provide|"
@@ -39,3 +41,11 @@ def user_prompt(question: str, sources: list[tuple[int, str, str]]) -> str:
     lines.append(f"Question: {question}")
     lines.append("Answer:")
     return "\n".join(lines)
+
+# Sent once when no sentence of the first answer survived the citation check.
+SEND_BACK = (
+    "That answer was not accepted: its sentences either did not name the specific items, names, dates or "
+    "numbers the question asks for, or were not supported by the source they cite. Answer the question "
+    "again using only the sources, in one to three sentences, each ending with its source number like [1]. "
+    f"If the sources do not answer it, reply exactly: {CANNOT_ANSWER}"
+)

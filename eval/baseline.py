@@ -7,7 +7,8 @@ because llama-index's defaults are OpenAI (see shared/OFFLINE.md). Kept in memor
     >>> from eval.baseline import Baseline  # doctest: +SKIP
     >>> text, seconds, sources = Baseline().ask("Which SDPs cover space security?")  # doctest: +SKIP
 
-Run `python eval/baseline.py "question" ...` (or `--gold N`) to print answers and latencies.
+Run `python eval/baseline.py "question" ...` (or `--gold N`) to print answers and latencies;
+`assistant eval --baseline` scores it on the gold set through `run_baseline`.
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ import os
 
 # Offline by design, before llama-index / transformers are imported (same set as assistant/__init__.py).
 for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-               "ANONYMIZED_TELEMETRY": "False", "TOKENIZERS_PARALLELISM": "false", "DO_NOT_TRACK": "1"}.items():
+               "ANONYMIZED_TELEMETRY": "False", "TOKENIZERS_PARALLELISM": "false",
+               "DO_NOT_TRACK": "1"}.items():
     os.environ.setdefault(_k, _v)
 
+import re  # noqa: E402
+import statistics  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-__all__ = ["Baseline", "messages_to_prompt", "completion_to_prompt", "QWEN_DEFAULT_SYSTEM"]
+__all__ = ["Baseline", "run_baseline", "messages_to_prompt", "completion_to_prompt", "QWEN_DEFAULT_SYSTEM"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # What Qwen2.5's own chat template inserts when the conversation has no system message.
@@ -70,7 +74,7 @@ def _embed_model_path() -> str:
 
 
 class Baseline:
-    """The quick-start RAG pipeline, built on first use (~10 s imports + embedding the corpus + 2-3 s LLM load)."""
+    """The quick-start RAG pipeline, built on first use (imports, embedding the corpus, LLM load: ~25 s)."""
 
     def __init__(self, corpus_dir: Path | str | None = None, model_path: Path | str | None = None,
                  top_k: int = 2, n_threads: int = 2) -> None:
@@ -94,7 +98,7 @@ class Baseline:
             from llama_index.embeddings.huggingface import HuggingFaceEmbedding
             from llama_index.llms.llama_cpp import LlamaCPP
 
-            files = sorted(p for p in self.corpus_dir.glob("*.txt"))  # sources.json / corrections.json excluded
+            files = sorted(self.corpus_dir.glob("*.txt"))  # not sources.json / corrections.json
             if not files:
                 raise FileNotFoundError(f"no .txt documents in {self.corpus_dir}")
             embed_model = HuggingFaceEmbedding(model_name=_embed_model_path())
@@ -118,7 +122,7 @@ class Baseline:
             self.load_seconds = time.perf_counter() - t0
 
     def ask(self, question: str) -> tuple[str, float, list[str]]:
-        """(answer text, seconds for this question excluding the one-off load, texts of the retrieved chunks)."""
+        """(answer text, seconds for this question (no one-off load), texts of the retrieved chunks)."""
         self.warm_up()
         t0 = time.perf_counter()
         response = self._engine.query(question)  # type: ignore[union-attr]
@@ -127,17 +131,80 @@ class Baseline:
         return str(response).strip(), seconds, sources
 
 
+# The quick-start prompt has no refusal phrase, so "abstained" is read off the usual ways of saying so.
+_ABSTAIN = re.compile(
+    r"\b(not (explicitly )?(mentioned|provided|specified|stated|available|given|included)"
+    r"|no (information|mention)|does(n't| not) (say|mention|provide|state|specify|contain|include)"
+    r"|cannot (be )?(answer|determine)"
+    r"|unable to|not possible to (determine|answer))\b", re.IGNORECASE)
+
+
+def _norm(s: str) -> str:
+    from assistant.text import fold
+
+    return re.sub(r"[^a-z0-9]", "", fold(s))
+
+
+def run_baseline(items: list[dict], log=print, baseline: Baseline | None = None) -> dict:
+    """Ask every gold item; a report shaped like `assistant.evaluate.run_eval`'s (no citations to score)."""
+    from assistant.evaluate import TYPES, score_item
+
+    b = baseline or Baseline()
+    b.warm_up()
+    log(f"baseline loaded in {b.load_seconds:.1f} s ({b.chunks} chunks of ~1,024 tokens)")
+    rows = []
+    for n, item in enumerate(items, 1):
+        text, secs, sources = b.ask(item["question"])
+        abstained = bool(_ABSTAIN.search(text)) or not text
+        ok = score_item(item, text, abstained)
+        ev = _norm(item.get("evidence") or "")
+        hit = any(ev in _norm(s) for s in sources) if ev and item["type"] != "unanswerable" else None
+        rows.append({"id": item["id"], "type": item["type"], "question": item["question"], "correct": ok,
+                     "abstained": abstained, "answer": text, "seconds": round(secs, 2), "citations": [],
+                     "cited_evidence": None, "retrieval_hit": hit, "verbatim": [], "notice": ""})
+        log(f"[{n}/{len(items)}] {item['id']} {item['type']:<12} {'OK ' if ok else 'BAD'} {secs:5.1f}s  "
+            f"{text[:90]!r}")
+    answerable = [r for r in rows if r["type"] != "unanswerable"]
+    unanswerable = [r for r in rows if r["type"] == "unanswerable"]
+    rec = [r for r in answerable if r["retrieval_hit"] is not None]
+    lat = sorted(r["seconds"] for r in rows)
+    by_type = {}
+    for t in TYPES:
+        rs = [r for r in rows if r["type"] == t]
+        if rs:
+            by_type[t] = {"n": len(rs), "accuracy": sum(r["correct"] for r in rs) / len(rs),
+                          "abstained": sum(r["abstained"] for r in rs),
+                          "p50_s": statistics.median(r["seconds"] for r in rs)}
+    metrics = {
+        "answer_accuracy": sum(r["correct"] for r in answerable) / max(1, len(answerable)),
+        "overall_accuracy": sum(r["correct"] for r in rows) / max(1, len(rows)),
+        "abstention_accuracy": sum(r["abstained"] for r in unanswerable) / max(1, len(unanswerable)),
+        "false_abstention_rate": sum(r["abstained"] for r in answerable) / max(1, len(answerable)),
+        "citations_with_gold_evidence": 0.0,  # the quick-start answer carries no citations
+        "verbatim_quotes": 0.0,
+        f"retrieval_recall@{b.top_k}": sum(bool(r["retrieval_hit"]) for r in rec) / max(1, len(rec)),
+        "latency_p50_s": statistics.median(lat) if lat else 0.0,
+        "latency_p95_s": lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))] if lat else 0.0,
+    }
+    return {"settings": {"llm": "llama-index quick-start (LlamaCPP)", "local_model": str(b.model_path or
+                                                                                        "qwen2.5-coder-1.5b"),
+                         "top_k": b.top_k, "chunk_size": 1024, "load_seconds": round(b.load_seconds or 0, 1)},
+            "n": len(rows), "metrics": metrics, "by_type": by_type, "items": rows,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
 def _main(argv: list[str] | None = None) -> int:
     import argparse
     import json
 
     p = argparse.ArgumentParser(description="Answer questions with the llama-index quick-start baseline.")
     p.add_argument("questions", nargs="*", help="questions to ask")
-    p.add_argument("--gold", type=int, default=0, help="also ask the first N answerable questions of eval/gold.jsonl")
+    p.add_argument("--gold", type=int, default=0, help="also ask the first N answerable gold questions")
     args = p.parse_args(argv)
     questions = list(args.questions)
     if args.gold:
-        rows = [json.loads(line) for line in (PROJECT_ROOT / "eval" / "gold.jsonl").read_text().splitlines() if line]
+        lines = (PROJECT_ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(line) for line in lines if line.strip()]
         questions += [r["question"] for r in rows if r.get("type") != "unanswerable"][: args.gold]
     if not questions:
         p.error("give questions or --gold N")

@@ -37,8 +37,8 @@ _BOILERPLATE = re.compile(
     r"^follow us|^sign up|newsletter)",
     re.I,
 )
-_KEEP_HYPHEN_PREFIXES = {"non", "inter", "co", "anti", "multi", "self", "cross", "pre", "post", "sub", "post",
-                         "well", "long", "short", "high", "low", "so", "ex", "semi", "counter", "cyber"}
+_KEEP_HYPHEN_PREFIXES = {"non", "inter", "co", "anti", "multi", "self", "cross", "pre", "post", "sub", "well", "long",
+                         "short", "high", "low", "so", "ex", "semi", "counter", "cyber"}
 _TERMINAL_RE = re.compile(r"[.!?:;][\"”’')\]]*[⁰¹²³⁴⁵⁶⁷⁸⁹]*\d{0,3}$")
 _WORD_END_REF = re.compile(r"(?<=[A-Za-z)\]’'”.,;:])(\d{1,3})(?=[\s.,;:)’'”]|$)")
 
@@ -120,6 +120,12 @@ def _numbered_headings(lines: list[str]) -> dict[int, str]:
             continue
         found[i] = m.group(1)
     return found if len(found) >= 3 else {}
+
+
+def _heading_continues(text: str, nxt: str) -> bool:
+    """A numbered heading wrapped onto the next line ('... with' / ':' / next line lowercase)."""
+    ends_open = text.endswith(":") or re.search(r"\b(with|of|and|for|in|the|to|on)$", text)
+    return bool(ends_open or nxt.strip()[:1].islower()) and len(nxt.split()) <= 12
 
 
 def _is_heading(group: list[str]) -> bool:
@@ -317,9 +323,7 @@ def clean_blocks(
                         b.paragraph(_join_lines(para, vocab))
                         para = []
                     text = lines[i].strip()
-                    while k + 1 < len(g) and (text.endswith(":") or re.search(r"\b(with|of|and|for|in|the|to|on)$", text)
-                                              or lines[g[k + 1]].strip()[:1].islower()) \
-                            and len(lines[g[k + 1]].split()) <= 12:
+                    while k + 1 < len(g) and _heading_continues(text, lines[g[k + 1]]):
                         k += 1
                         text = f"{text} {lines[g[k]].strip()}"
                     level = headings[i].count(".") + 1
@@ -339,6 +343,7 @@ def clean_blocks(
                 else:
                     b.paragraph(text)
     blocks = _merge_broken(b.blocks)
-    fn_numbers = [int(x.locator.split()[-1]) for x in blocks if x.kind == "footnote" and x.locator.split()[-1].isdigit()]
+    fn_numbers = [int(x.locator.split()[-1]) for x in blocks
+                  if x.kind == "footnote" and x.locator.split()[-1].isdigit()]
     _mark_references(blocks, fn_numbers)
     return [x for x in blocks if x.text.strip()], tables, spans

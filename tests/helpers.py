@@ -1,0 +1,27 @@
+"""Paths, corpus file names and small helpers shared by the tests (imported as `helpers`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "corpus"
+DATA = Path(__file__).resolve().parent / "data"
+TINY_FILES = ("fisheries.txt", "harbour.html", "patrols.md")
+ASSISTANT_BIN = REPO / ".venv" / "bin" / "assistant"
+
+# the real corpus documents
+DOC_000 = "000_73948298cf7d8f07.txt"  # EP in-depth analysis (PDF extraction, footnotes, two tables)
+DOC_001 = "001_2c8914edbae21466.txt"  # Strategic Compass, partner chapter
+DOC_002 = "002_b4a5cc413e86b8c0.txt"  # blog post with website boilerplate
+DOC_003 = "003_46047ba99165b17f.txt"  # EUISS brief with numbered references
+DOC_004 = "004_9baf95e9af139bdb.txt"  # EPRS briefing: Table 1, Table 2, figures, endnotes
+
+
+def squash(text: str) -> str:
+    """Lowercase, undo hyphen + line-break joins, drop remaining hyphens, collapse whitespace."""
+    text = text.lower().replace("\u00ad", "")
+    text = re.sub(r"-\s*\n\s*", "", text)  # a line-break hyphenation joins the two halves
+    text = text.replace("-", "")  # compounds: "non-proliferation" == "nonproliferation"
+    return re.sub(r"\s+", " ", text).strip()

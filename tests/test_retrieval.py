@@ -1,0 +1,108 @@
+"""Retrieval over the real corpus index (built once per session), and the text helpers it relies on."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import retrieve
+from assistant.answer import get_retriever
+from assistant.chunking import chunk_document
+from assistant.embed import get_embedder
+from assistant.evidence import select_evidence
+from assistant.retrieve import Retriever
+from assistant.store import open_index
+from assistant.text import expand_acronyms, find_acronyms, fold, sentence_spans, tokens
+from helpers import DOC_004
+
+KINDS = {"text", "table_row", "table_column", "footnote"}
+ROW16 = "Table 2, row 16: Space security and defence"
+
+
+@pytest.fixture(scope="module")
+def retriever(corpus_index) -> Retriever:
+    return Retriever(open_index(corpus_index.index_dir), get_embedder())
+
+
+def test_space_security_question_finds_table2_row16(retriever):
+    hits = retriever.search("Which SDPs cover space security?", k=30, top=5)
+    assert len(hits) == 5
+    assert any(h.chunk.source == DOC_004 and h.chunk.kind == "table_row" and h.chunk.locator == ROW16
+               for h in hits), [h.chunk.locator for h in hits]
+
+
+@pytest.mark.parametrize("question", [
+    "Which SDPs cover space security?",
+    "When did the EU and Japan sign their security and defence partnership?",
+    "What is the Strategic Compass?",
+    "Which partners take part in EUFOR Althea?",
+])
+def test_every_hit_carries_its_provenance(retriever, question):
+    hits = retriever.search(question, k=20)
+    assert hits
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    for h in hits:
+        c = h.chunk
+        assert c.source.endswith(".txt") and c.source in retriever.index.documents
+        assert isinstance(c.section, str) and c.kind in KINDS
+        assert c.locator and c.title
+        assert h.dense_rank is not None or h.lexical_rank is not None
+        assert retriever.index.documents[c.source].text[c.start:c.end] == c.text
+    assert any(h.chunk.section for h in hits)
+
+
+def test_japan_question_finds_the_japan_section(retriever):
+    hits = retriever.search("When did the EU and Japan sign their SDP?", k=30, top=5)
+    assert any(h.chunk.section == "Japan" and "1 November 2024" in h.chunk.text for h in hits)
+
+
+def test_acronyms_are_learned_from_the_corpus(retriever):
+    assert "sdp" in retriever.acronyms
+    assert fold(retriever.acronyms["sdp"]) == "security and defence partnerships"
+    expanded = expand_acronyms("Which SDPs cover space security?", retriever.acronyms)
+    assert expanded == "Which SDPs cover space security? (security and defence partnerships)"
+
+
+def test_public_retrieve_and_evidence_selection(corpus_index):
+    hits = retrieve("Which SDPs cover space security?", index_dir=corpus_index.index_dir,
+                    corpus_dir=corpus_index.corpus_dir)
+    assert len(hits) >= 5
+    assert get_retriever(corpus_index).index.path.parent == corpus_index.index_dir
+    evidence = select_evidence("Which SDPs cover space security?", hits, top_k=5, word_budget=300)
+    assert 1 <= len(evidence) <= 5
+    assert [e.n for e in evidence] == list(range(1, len(evidence) + 1))
+    assert any(e.chunk.locator == ROW16 for e in evidence)
+    for e in evidence:
+        assert e.text in e.chunk.text  # evidence is a verbatim slice of its chunk
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def test_find_acronyms():
+    found = find_acronyms("The European External Action Service (EEAS) and the security and defence "
+                          "partnerships (SDPs) and the Common Security and Defence Policy (CSDP).")
+    assert found["eeas"] == "European External Action Service"
+    assert found["sdp"] == "security and defence partnerships"
+    assert found["csdp"] == "Common Security and Defence Policy"
+    assert find_acronyms("nothing (X) here") == {}
+
+
+def test_sentence_spans_skip_abbreviations():
+    text = "The EU signed, e.g. with Norway, an SDP. It covers space¹. Next sentence here."
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "The EU signed, e.g. with Norway, an SDP.", "It covers space¹.", "Next sentence here."]
+
+
+def test_tokens_fold_quotes_stem_and_split_hyphens():
+    assert tokens("The EU’s cyber-security partnerships") == [
+        "the", "eu", "cyber-security", "cyber", "security", "partnership"]
+
+
+def test_chunks_of_a_real_document_stay_within_their_section(corpus_docs):
+    doc = corpus_docs[DOC_004]
+    chunks = chunk_document(doc, chunk_words=110)
+    assert len({c.id for c in chunks}) == len(chunks)
+    for c in chunks:
+        assert doc.text[c.start:c.end] == c.text
+        if c.kind == "text":
+            assert len(c.text.split()) <= 2 * 110  # one long sentence may overflow, not a whole section
