@@ -13,7 +13,7 @@ from . import store
 from .citations import check_answer, split_claims, support
 from .config import Settings
 from .embed import get_embedder
-from .errors import GeneratorError, InputError
+from .errors import CorpusError, GeneratorError, InputError
 from .evidence import Evidence, select_evidence
 from .generate import get_generator
 from .indexer import ensure_index
@@ -53,6 +53,8 @@ def validate_question(question: object, settings: Settings) -> str:
 
 def get_retriever(settings: Settings, progress: bool = False) -> Retriever:
     """The retriever over the active index build (built on first use; reopened after a rebuild)."""
+    if not settings.corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder not found: {settings.corpus_dir}")
     ensure_index(settings, progress=progress)
     build = store.current_build(settings.index_dir)
     with _plock:
@@ -127,6 +129,27 @@ def _extractive(question: str, evidence: list[Evidence]) -> str:
     return " ".join(f"{sent.rstrip('.')} [{n}]." for _, _, sent, n in picked)
 
 
+_ASKS_FOR_NAMES = re.compile(r"\s*(which|who|with (which|whom)|in which|what (countries|partners|states))\b", re.I)
+
+
+def _table_lookup(question: str, evidence: list[Evidence]) -> str:
+    """For a which/who question that names a table row: that row's included items, cited (else '')."""
+    if not _ASKS_FOR_NAMES.match(question):
+        return ""
+    q = set(content_tokens(question))
+    for e in evidence:
+        if e.chunk.kind != "table_row":
+            continue
+        label = e.chunk.locator.split(": ", 1)[-1]
+        words = set(content_tokens(label))
+        if not words or len(words & q) / len(words) < 0.6:
+            continue
+        m = re.search(r"((?:yes \(✓\)|marked \(x\)) for [^;]+?)(?=;|\.$)", e.chunk.text)
+        if m:
+            return f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {m.group(1)} [{e.n}]."
+    return ""
+
+
 def _abstain_text(question: str, evidence: list[Evidence], related: str = "") -> str:
     covered = []
     for e in evidence[:3]:
@@ -180,7 +203,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
             pieces.append(piece)
             yield StreamEvent("token", piece)
         first = check_answer("".join(pieces), evidence, q)
-        if not first.citations and not first.refused:
+        if not first.citations and not first.refused and not _table_lookup(q, evidence):
             # Send the answer back once. The conversation prefix is unchanged, so llama.cpp reuses its
             # cache and only the feedback and the new answer cost time.
             yield StreamEvent("status", "checking citations: asking the model to revise its answer")
@@ -196,7 +219,11 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
         yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, "none", "extractive", t0,
                                                    notice=f"generator unavailable ({e}); extractive answer"))
         return
-    yield StreamEvent("answer", answer=_finish(q, "".join(pieces), evidence, hits, settings, generator.backend,
+    raw = "".join(pieces)
+    if not check_answer(raw, evidence, q).citations:
+        # The model found nothing it could support; a table row the question names still answers it.
+        raw = _table_lookup(q, evidence) or raw
+    yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, generator.backend,
                                                generator.model, t0))
 
 

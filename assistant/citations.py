@@ -47,7 +47,7 @@ class Checked:
 
 def split_claims(answer: str) -> list[Claim]:
     """Sentences of the answer with their [n] markers removed and collected."""
-    answer = answer.strip()
+    answer = re.sub(r"(\])\s*([.!?])(?=\S)", r"\1\2 ", answer.strip())  # "A [1].B [2]." -> two sentences
     claims = []
     for s, e in sentence_spans(answer):
         sent = answer[s:e].strip()
@@ -66,9 +66,15 @@ def _names(text: str) -> set[str]:
     for i, w in enumerate(words):
         if w[0].isdigit():
             out.add(w.strip(".,"))
-        elif i > 0 and w[0].isupper() and w.lower() not in STOPWORDS:
+        elif w[0].isupper() and w.lower() not in STOPWORDS and (i > 0 or w.lower() not in _STARTERS):
             out.add(fold(w))
     return out
+
+
+# Capitalised only because they start a sentence; not names.
+_STARTERS = frozenset("""according although as at because before both during each either for from however
+in it its many most neither none not on one only since some that the their there these they this those
+though under unlike until when where whereas which while with within yes no""".split())
 
 
 def support(claim: str, source_text: str, question: str) -> float:
@@ -124,9 +130,11 @@ def _check_row_list(claim: str, record: str) -> tuple[str, str] | None:
     hit_groups = [v for v, ns in named.items() if ns]
     if not hit_groups:
         return None
-    if len(hit_groups) == 1 and set(named[hit_groups[0]]) == set(groups[hit_groups[0]]):
+    negative = ("no", "not marked", "none")
+    if len(hit_groups) == 1 and set(named[hit_groups[0]]) == set(groups[hit_groups[0]]) \
+            and not hit_groups[0].startswith(negative):
         return None
-    positive = [v for v in hit_groups if v.startswith(("yes", "marked"))]
+    positive = [v for v in groups if v.startswith(("yes", "marked"))]
     value = positive[0] if positive else max(hit_groups, key=lambda v: len(named[v]))
     return value, f"{value} for {', '.join(groups[value])}"
 

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             from .indexer import build_index
 
             settings = Settings.load()
-            summary = build_index(settings, rebuild=args.rebuild, progress=sys.stderr.isatty() or True,
+            summary = build_index(settings, rebuild=args.rebuild, progress=True,
                                   lock_wait=args.wait)
             print(summary.line())
             return 0

@@ -18,11 +18,11 @@ Rules:
 
 Example
 Sources:
-[1] Fisheries report — Table 3, row “Joint patrols” (Activity): yes (✓) for Iceland, Faroe Islands; \
-no (✗) for Greenland.
+[1] Fisheries report — Table 3 – Content of the fisheries agreements (FAs), row “Joint patrols” (Area): \
+yes (✓) for Iceland, Faroe Islands; no (✗) for Greenland, Norway.
 [2] Fisheries report — Dialogues: The first fisheries dialogue with Iceland took place on 3 March 2021.
-Question: Which partners take part in joint patrols, and when was the first dialogue with Iceland?
-Answer: Joint patrols include Iceland and the Faroe Islands [1]. \
+Question: Which FAs provide for joint patrols, and when was the first dialogue with Iceland?
+Answer: The fisheries agreements with Iceland and the Faroe Islands provide for joint patrols [1]. \
 The first fisheries dialogue with Iceland took place on 3 March 2021 [2]."""
 
 REFUSAL_PATTERN = (

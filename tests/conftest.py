@@ -12,12 +12,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import CORPUS, DATA, TINY_FILES
 
 from assistant import Settings, build_index
 from assistant.ingest import load_corpus
 from assistant.types import Document
-
-from helpers import CORPUS, DATA, TINY_FILES
 
 
 def _strip_assistant_env(mp: pytest.MonkeyPatch) -> None:

@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import ASSISTANT_BIN, CORPUS, REPO
 
 from assistant.store import open_index, write_lock
-from helpers import ASSISTANT_BIN, CORPUS, REPO
 
 QUESTION = "Which SDPs cover space security?"
 
@@ -18,7 +18,7 @@ QUESTION = "Which SDPs cover space security?"
 ERROR_CASES = {
     "empty question": (["ask", ""], {}),
     "whitespace question": (["ask", "  \t \n "], {}),
-    "3000-char question": (["ask", "why " * 750], {}),
+    "3000-char question": (["ask", "w" * 3000], {}),
     "missing corpus (index)": (["index"], {"ASSISTANT_CORPUS_DIR": "/nonexistent", "ASSISTANT_INDEX_DIR": "<fresh>"}),
     "missing corpus (ask, no index yet)": (["ask", QUESTION], {"ASSISTANT_CORPUS_DIR": "/nonexistent",
                                                                "ASSISTANT_INDEX_DIR": "<fresh>"}),

@@ -6,13 +6,13 @@ import json
 import re
 
 import pytest
+from helpers import CORPUS, DOC_000, DOC_004, squash
 
 from assistant.ingest.clean import clean_blocks, normalise
 from assistant.ingest.corrections import apply_corrections, load_corrections
 from assistant.ingest.readers import read_file
 from assistant.ingest.tables import TableSpan
 from assistant.types import Table
-from helpers import CORPUS, DOC_000, DOC_004, squash
 
 ENTRIES = json.loads((CORPUS / "corrections.json").read_text(encoding="utf-8"))
 

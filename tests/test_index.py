@@ -10,16 +10,15 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 
 from assistant import Settings, build_index
 from assistant.errors import CorpusError, IndexError_, IndexLockedError
 from assistant.store import IndexHandle, current_build, list_builds, open_index, write_lock
-from helpers import REPO
 
 
 def _settings(corpus: Path, index: Path, **kw) -> Settings:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+
 import pytest
+from helpers import CORPUS, DATA, DOC_000, DOC_002, DOC_003, DOC_004
 
 from assistant.chunking import chunk_document
 from assistant.errors import CorpusError
 from assistant.ingest import load_corpus, load_document, scan_corpus
 from assistant.ingest.clean import _URL_LINE, clean_blocks, normalise
 from assistant.ingest.readers import read_file
-from helpers import CORPUS, DATA, DOC_000, DOC_002, DOC_003, DOC_004
 
 
 def _raw(name: str) -> str:

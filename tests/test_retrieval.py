@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from helpers import DOC_004
 
 from assistant import retrieve
 from assistant.answer import get_retriever
@@ -12,7 +13,6 @@ from assistant.evidence import select_evidence
 from assistant.retrieve import Retriever
 from assistant.store import open_index
 from assistant.text import expand_acronyms, find_acronyms, fold, sentence_spans, tokens
-from helpers import DOC_004
 
 KINDS = {"text", "table_row", "table_column", "footnote"}
 ROW16 = "Table 2, row 16: Space security and defence"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from helpers import DATA, DOC_000, DOC_004
 
 from assistant.ingest import load_document
 from assistant.ingest.tables import column_record, find_tables, is_mark_table, row_record
 from assistant.types import Table
-from helpers import DATA, DOC_000, DOC_004
 
 PARTNERS = ["Norway", "Moldova", "Albania", "North Macedonia", "Japan", "South Korea"]
 

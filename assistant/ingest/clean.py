@@ -39,7 +39,7 @@ _BOILERPLATE = re.compile(
 )
 _KEEP_HYPHEN_PREFIXES = {"non", "inter", "co", "anti", "multi", "self", "cross", "pre", "post", "sub", "well", "long",
                          "short", "high", "low", "so", "ex", "semi", "counter", "cyber"}
-_TERMINAL_RE = re.compile(r"[.!?:;][\"”’')\]]*[⁰¹²³⁴⁵⁶⁷⁸⁹]*\d{0,3}$")
+_TERMINAL_RE = re.compile(r"[.!?:][\"”’')\]]*[⁰¹²³⁴⁵⁶⁷⁸⁹]*\d{0,3}$")
 _WORD_END_REF = re.compile(r"(?<=[A-Za-z)\]’'”.,;:])(\d{1,3})(?=[\s.,;:)’'”]|$)")
 
 
@@ -78,12 +78,15 @@ def _join_lines(lines: list[str], vocab: set[str]) -> str:
             tail_s = tail.group(0) if tail else ""
             joined = (head + tail_s).lower()
             hyph = f"{head}-{tail_s}".lower()
+            standalone = head.lower() in vocab and tail_s.lower() in vocab and len(tail_s) > 1
             if hyph in vocab and joined not in vocab:
-                out = out + s
-            elif joined in vocab or head.lower() not in _KEEP_HYPHEN_PREFIXES:
+                out = out + s  # the document spells it with a hyphen elsewhere
+            elif joined in vocab:
                 out = out[:-1] + s
+            elif head.lower() in _KEEP_HYPHEN_PREFIXES or (standalone and len(head) > 2):
+                out = out + s  # a compound of two real words ("crisis-management", "staff-to-staff")
             else:
-                out = out + s
+                out = out[:-1] + s  # a word split by the line break ("disarma-ment")
         else:
             out = f"{out} {s}"
     return re.sub(r"\s{2,}", " ", out)
@@ -108,7 +111,7 @@ def _numbered_headings(lines: list[str]) -> dict[int, str]:
     chapter, sub = 0, 0
     for i, ln in enumerate(lines):
         m = _NUM_HEADING.match(ln)
-        if not m or ln.strip().endswith((".", ",", ";")) or len(ln.split()) > 16:
+        if not m or ln.strip().endswith((".", ",", ";")) or len(ln.split()) > 16 or len(ln.strip()) > 90:
             continue
         parts = [int(p) for p in m.group(1).split(".")]
         if len(parts) == 1 and parts[0] in (chapter + 1, chapter + 2):
@@ -120,6 +123,11 @@ def _numbered_headings(lines: list[str]) -> dict[int, str]:
             continue
         found[i] = m.group(1)
     return found if len(found) >= 3 else {}
+
+
+def _starts_footnote(line: str, number: int) -> bool:
+    m = _FOOTNOTE_LINE.match(line.strip())
+    return bool(m) and number <= int(m.group(1)) <= number + 2
 
 
 def _heading_continues(text: str, nxt: str) -> bool:
@@ -186,26 +194,28 @@ def _merge_broken(blocks: list[Block]) -> list[Block]:
 
 
 def _mark_references(blocks: list[Block], numbers: list[int]) -> None:
-    """Turn reference numbers glued to words into superscripts, in footnote order."""
+    """Turn reference numbers glued to words into superscripts. A paragraph may only cite footnotes
+    printed soon after it (on its page), in increasing order."""
     if not numbers:
         return
-    known = set(numbers)
-    expected = iter(sorted(known))
-    want = next(expected, None)
-    for b in blocks:
-        if b.kind != "paragraph" or want is None:
+    fn_at = [(i, int(b.locator.split()[-1])) for i, b in enumerate(blocks)
+             if b.kind == "footnote" and b.locator.split()[-1].isdigit()]
+    last = 0
+    for i, b in enumerate(blocks):
+        if b.kind != "paragraph":
             continue
-        pieces, last = [], 0
+        nearby = {n for _, n in [x for x in fn_at if x[0] > i][:12]}
+        nearby |= {n for j, n in fn_at if j < i and n > last}  # footnotes printed just before (page start)
+        pieces, pos = [], 0
         for m in _WORD_END_REF.finditer(b.text):
             num = int(m.group(1))
-            # in order, tolerating a few references the regex could not see
-            if want is not None and num in known and want <= num <= want + 4:
-                pieces.append(b.text[last:m.start()])
+            if num in nearby and num > last:
+                pieces.append(b.text[pos:m.start()])
                 pieces.append(m.group(1).translate(SUPERSCRIPT))
-                last = m.end()
-                want = next((n for n in expected if n > num), None)
+                pos = m.end()
+                last = num
         if pieces:
-            b.text = "".join(pieces) + b.text[last:]
+            b.text = "".join(pieces) + b.text[pos:]
 
 
 def _table_blocks(span: TableSpan, section: tuple[str, ...]) -> list[Block]:
@@ -274,16 +284,33 @@ def clean_blocks(
             text_lines = [lines[i] for i in g]
             first = text_lines[0].strip()
             # endnote lists: "- ¹ text" / "- (3) text"
-            if all(_ENDNOTE_ITEM.match(t) for t in text_lines) and (in_endnotes or len(text_lines) >= 2):
+            numbered = [t for t in text_lines if _ENDNOTE_ITEM.match(t)]
+            if numbered and (len(numbered) == len(text_lines) or in_endnotes) and (in_endnotes or len(numbered) >= 2):
                 for t in text_lines:
                     m = _ENDNOTE_ITEM.match(t)
+                    if not m:
+                        b.paragraph(t.strip().lstrip("-• ").strip())
+                        continue
                     num = m.group(1).translate(str.maketrans(_SUPERS, "0123456789")) if m.group(1) else (
                         m.group(2) or m.group(3))
                     b.footnote(num, m.group(4).strip())
                 continue
+            if len(text_lines) == 1 and re.match(r"#{1,6}\s+\S", first):
+                level = len(first) - len(first.lstrip("#"))
+                b.heading(first.lstrip("#").strip(), min(level, 3))
+                in_endnotes = bool(re.match(r"(endnotes|notes|references|footnotes)$", first.lstrip("# "), re.I))
+                continue
             # numbered footnotes at the foot of a page, in sequence
+            # a footnote continued from the previous page: a few lines, then the next footnote number
+            start_k = None if _starts_footnote(first, next_fn) else next(
+                (k for k, t in enumerate(text_lines[:4]) if k and _starts_footnote(t, next_fn)), None)
+            last_fn = next((x for x in reversed(b.blocks) if x.kind == "footnote"), None)
+            if start_k is not None and last_fn is not None and not any(gi in headings for gi in g[:start_k]):
+                last_fn.text = _join_lines([last_fn.text] + text_lines[:start_k], vocab)
+                g, text_lines = g[start_k:], text_lines[start_k:]
+                first = text_lines[0].strip()
             fm = _FOOTNOTE_LINE.match(first)
-            if fm and int(fm.group(1)) == next_fn and g[0] not in headings:
+            if fm and next_fn <= int(fm.group(1)) <= next_fn + 2 and g[0] not in headings:
                 cur_num, cur_lines = fm.group(1), [fm.group(2)]
                 rest_start = None
                 for k, t in enumerate(text_lines[1:], start=1):

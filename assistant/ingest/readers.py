@@ -13,13 +13,17 @@ SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf")
 
 
 def _decode(data: bytes, path: Path) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise CorpusError(f"{path.name}: invalid UTF-16 text") from None
     if b"\x00" in data[:4096]:
         raise CorpusError(f"{path.name}: binary data, not text")
-    for enc in ("utf-8", "utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8",):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
     # Not UTF-8: most such files here are Windows-1252 exports; keep going, say nothing is lost silently.
     return data.decode("cp1252", errors="replace")
 
