@@ -7,7 +7,7 @@ from .types import Chunk, Document
 
 __all__ = ["chunk_document", "CHUNKING_VERSION"]
 
-CHUNKING_VERSION = "7"  # bump when cleaning, records or chunk boundaries change: the index rebuilds
+CHUNKING_VERSION = "8"  # bump when cleaning, records or chunk boundaries change: the index rebuilds
 
 
 def _section_label(section: tuple[str, ...]) -> str:

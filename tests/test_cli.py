@@ -68,13 +68,7 @@ def test_errors_exit_nonzero_with_an_error_line_and_no_traceback(cli, name):
     assert lines and lines[-1].startswith("error: ")
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(
-        reason="the sentence-transformers 'Loading weights' progress bar is written to stderr before the "
-               "generator fails, so stderr is not the single 'error:' line", strict=True))
-    if n == "unreachable server" else n
-    for n in ERROR_CASES
-])
+@pytest.mark.parametrize("name", ERROR_CASES)
 def test_error_is_exactly_one_line_on_stderr(cli, name):
     lines = cli(name).stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), lines

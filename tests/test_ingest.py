@@ -89,9 +89,6 @@ GLUED = [
 ]
 
 
-@pytest.mark.xfail(reason="clean._join_lines drops the hyphen of a compound broken at its own hyphen when the "
-                          "joined form is not in the document's vocabulary (multi-part compounds are never "
-                          "in it), producing non-words", strict=True)
 @pytest.mark.parametrize(("word", "glued"), GLUED)
 def test_compound_broken_at_its_hyphen_keeps_the_hyphen(corpus_docs, word, glued):
     text = corpus_docs[DOC_000].text
@@ -165,9 +162,6 @@ def test_footnotes_of_000_become_blocks_and_markers_superscripts(corpus_docs):
         assert "Association of Southeast Asian Nations" not in p
 
 
-@pytest.mark.xfail(reason="000: footnote 24 continues on the next page ('based_multilateralism.pdf ; and ...'), "
-                          "so the group starting there is not recognised and footnotes 25-119 are glued into "
-                          "body paragraphs, mid-sentence", strict=True)
 def test_footnotes_after_a_page_break_continuation_are_still_footnotes(corpus_docs):
     doc = corpus_docs[DOC_000]
     notes = {b.locator: b.text for b in doc.blocks if b.kind == "footnote"}
@@ -177,9 +171,6 @@ def test_footnotes_after_a_page_break_continuation_are_still_footnotes(corpus_do
     assert not any("26 Interview with senior EEAS official" in p for p in _block_texts(doc, "paragraph"))
 
 
-@pytest.mark.xfail(reason="003: the reference list starts with an unnumbered '- * The author thanks ...' item, "
-                          "so none of the numbered references '- (1) ...' to '- (20) ...' becomes a footnote",
-                   strict=True)
 def test_numbered_references_of_003_are_footnote_blocks(corpus_docs):
     doc = corpus_docs[DOC_003]
     notes = {b.locator: b.text for b in doc.blocks if b.kind == "footnote"}
@@ -212,9 +203,6 @@ def test_figure_captions_and_sources_are_removed(corpus_docs):
     assert "Source: E. Lazarou" not in text
 
 
-@pytest.mark.xfail(reason="004, Japan: the paragraph before Figure 3 ends in ';' which _TERMINAL_RE counts as "
-                          "the end of a paragraph, so '(ii) exploring cooperation ...' is not re-joined",
-                   strict=True)
 def test_figure_cut_after_a_semicolon_is_rejoined(corpus_docs):
     assert "mutually designated third countries; (ii) exploring cooperation" in corpus_docs[DOC_004].text
 
@@ -246,9 +234,6 @@ def test_numbered_headings_give_section_paths_in_000(corpus_docs):
     assert any(c.section.endswith("4.1 The EU’s relations with NATO") for c in chunks)
 
 
-@pytest.mark.xfail(reason="000: the numbered list item '6. Exercises: Parallel and coordinated exercises, ...' "
-                          "is taken as chapter 6, after which headings 4.2-4.4 and 5 no longer fit the "
-                          "sequence and are dropped; the UN/AU/ASEAN sections get the wrong path", strict=True)
 def test_list_item_is_not_taken_for_a_chapter_heading(corpus_docs):
     doc = corpus_docs[DOC_000]
     headings = [b.text for b in doc.blocks if b.kind == "heading"]
@@ -283,8 +268,6 @@ def test_markdown_links_and_bold_are_unwrapped():
     assert "**" not in doc.text and "https://example.org" not in doc.text and "](" not in doc.text
 
 
-@pytest.mark.xfail(reason="readers/clean: Markdown '#' headings are kept as paragraphs ('## Joint patrols') "
-                          "instead of headings, so .md documents get no section paths", strict=True)
 def test_markdown_headings_give_sections():
     doc = load_document(DATA / "patrols.md")
     assert not any(b.text.startswith("#") for b in doc.blocks)
@@ -344,8 +327,6 @@ def test_non_utf8_text_is_decoded_as_windows_1252(tmp_path):
     assert "The café in Tromsø opened in 2020 – a “good” year." in doc.text
 
 
-@pytest.mark.xfail(reason="readers._decode rejects any NUL byte as binary before it looks at the UTF-16 "
-                          "byte-order mark, so its UTF-16 branch is dead code", strict=True)
 def test_utf16_with_bom_is_decoded(tmp_path):
     path = tmp_path / "utf16.txt"
     path.write_bytes("The pact was signed in Reykjavík in 2021.\n".encode("utf-16"))

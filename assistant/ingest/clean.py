@@ -14,7 +14,6 @@ What PDF/web extraction does to text, and how each is undone here:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from ..types import Block, Table
 from .tables import TableSpan, column_record, find_tables, is_mark_table, row_record
@@ -54,10 +53,20 @@ def normalise(text: str) -> str:
     return text
 
 
-def _vocabulary(lines: Iterable[str]) -> set[str]:
+def _vocabulary(lines: list[str]) -> set[str]:
+    """Words the document spells in full: fragments around a line-break hyphen don't count."""
     words: set[str] = set()
+    prev_hyphen = False
     for ln in lines:
-        words.update(w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]*[A-Za-z]", ln))
+        s = ln.strip()
+        if prev_hyphen:
+            s = re.sub(r"^\S+", "", s)  # the tail of a word split at the previous line's end
+        prev_hyphen = bool(re.search(r"[A-Za-z]-$", s))
+        if prev_hyphen:
+            s = re.sub(r"\S+$", "", s)  # the head of a word split at this line's end
+        words.update(w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]*[A-Za-z]", s))
+        for w in re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)+", s):
+            words.update(p.lower() for p in w.split("-"))
     return words
 
 
@@ -83,7 +92,8 @@ def _join_lines(lines: list[str], vocab: set[str]) -> str:
                 out = out + s  # the document spells it with a hyphen elsewhere
             elif joined in vocab:
                 out = out[:-1] + s
-            elif head.lower() in _KEEP_HYPHEN_PREFIXES or (standalone and len(head) > 2):
+            elif head.lower() in _KEEP_HYPHEN_PREFIXES or (standalone and len(head) > 2) or (
+                    head.lower().endswith("ly") and len(head) >= 5 and len(tail_s) >= 3):  # "externally-focused"
                 out = out + s  # a compound of two real words ("crisis-management", "staff-to-staff")
             else:
                 out = out[:-1] + s  # a word split by the line break ("disarma-ment")
