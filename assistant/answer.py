@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import store
-from .citations import check_answer, split_claims, support
+from .citations import ASKS_FOR_NAMES, NEGATION, check_answer, split_claims, support
 from .config import Settings
 from .embed import get_embedder
 from .errors import CorpusError, GeneratorError, InputError
@@ -129,13 +129,11 @@ def _extractive(question: str, evidence: list[Evidence]) -> str:
     return " ".join(f"{sent.rstrip('.')} [{n}]." for _, _, sent, n in picked)
 
 
-_ASKS_FOR_NAMES = re.compile(r"\s*(which|who|with (which|whom)|in which|what (countries|partners|states))\b", re.I)
-
-
 def _table_lookup(question: str, evidence: list[Evidence]) -> str:
     """For a which/who question that names a table row: that row's included items, cited (else '')."""
-    if not _ASKS_FOR_NAMES.match(question):
+    if not ASKS_FOR_NAMES.search(question):
         return ""
+    negated = NEGATION.search(question) is not None
     q = set(content_tokens(question))
     for e in evidence:
         if e.chunk.kind != "table_row":
@@ -144,7 +142,8 @@ def _table_lookup(question: str, evidence: list[Evidence]) -> str:
         words = set(content_tokens(label))
         if not words or len(words & q) / len(words) < 0.6:
             continue
-        m = re.search(r"((?:yes \(✓\)|marked \(x\)) for [^;]+?)(?=;|\.$)", e.chunk.text)
+        wanted = r"(?:no \(✗\)|not marked \(blank\))" if negated else r"(?:yes \(✓\)|marked \(x\))"
+        m = re.search(rf"({wanted} for [^;]+?)(?=;|\.$)", e.chunk.text)
         if m:
             return f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {m.group(1)} [{e.n}]."
     return ""

@@ -20,10 +20,12 @@ __all__ = ["Checked", "check_answer", "support", "best_quote", "split_claims"]
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _REFUSAL = re.compile(REFUSAL_PATTERN, re.I)
-_NEGATION = re.compile(r"\b(not|no|none|except|excluding|lacks?|without|neither|nor)\b|n't", re.I)
 _GROUP = re.compile(r"(?P<val>yes \(✓\)|no \(✗\)|marked \(x\)|not marked \(blank\)|none \(-\)|Already exists)"
                     r" for (?P<names>[^;]+?)(?=;|\.$)")
 SUPPORT_THRESHOLD = 0.7
+ASKS_FOR_NAMES = re.compile(r"\b(which|who|whom|what (countries|partners|states))\b", re.I)
+NEGATION = re.compile(r"\b(not|no|none|except|excluding|lacks?|lacking|without|neither|nor|leaves? out|"
+                      r"left out|omits?|absent|missing|exclude[sd]?)\b|n't", re.I)
 
 
 @dataclass
@@ -121,21 +123,31 @@ def _row_groups(record: str) -> dict[str, list[str]]:
 
 
 def _check_row_list(claim: str, record: str) -> tuple[str, str] | None:
-    """For a claim reading a mark-table row: None if consistent, else (value, group text) to state instead."""
+    """For a claim reading a mark-table row: None if consistent, else (value, group text) to state instead.
+
+    A positive claim must name exactly the columns of one included mark (yes/marked); a negated claim
+    ("without", "not", "leave out") may name only columns whose mark is negative.
+    """
     groups = _row_groups(record)
-    if len(groups) < 2 or _NEGATION.search(claim):
+    if len(groups) < 2:
         return None
     c = fold(claim)
     named = {v: [n for n in names if re.search(rf"\b{re.escape(fold(n))}\b", c)] for v, names in groups.items()}
     hit_groups = [v for v, ns in named.items() if ns]
     if not hit_groups:
         return None
-    negative = ("no", "not marked", "none")
-    if len(hit_groups) == 1 and set(named[hit_groups[0]]) == set(groups[hit_groups[0]]) \
-            and not hit_groups[0].startswith(negative):
-        return None
-    positive = [v for v in groups if v.startswith(("yes", "marked"))]
-    value = positive[0] if positive else max(hit_groups, key=lambda v: len(named[v]))
+    negative = [v for v in groups if v.startswith(("no", "not marked", "none"))]
+    positive = [v for v in groups if v not in negative]
+    if NEGATION.search(claim):
+        if all(v in negative for v in hit_groups) or not negative:
+            return None
+        value = negative[0]
+    else:
+        if len(hit_groups) == 1 and hit_groups[0] in positive and set(named[hit_groups[0]]) == set(
+                groups[hit_groups[0]]):
+            return None
+        value = next((v for v in positive if v.startswith(("yes", "marked"))), positive[0] if positive else
+                     max(hit_groups, key=lambda v: len(named[v])))
     return value, f"{value} for {', '.join(groups[value])}"
 
 
@@ -145,8 +157,7 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
     claims = split_claims(raw)
     refused = bool(_REFUSAL.search(raw)) and not any(c.cites for c in claims if not _REFUSAL.search(c.text))
     # "Which ...?" / "Who ...?" is answered only by naming something the question does not already name.
-    asks_for_names = re.match(r"\s*(which|who|with (which|whom)|in which|what (countries|partners|states))\b",
-                              question, re.I) is not None
+    asks_for_names = ASKS_FOR_NAMES.search(question) is not None
     kept: list[tuple[str, list[tuple[Evidence, tuple[int, int]]]]] = []
     dropped: list[str] = []
     repaired = 0

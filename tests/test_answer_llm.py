@@ -229,15 +229,8 @@ def japan_answer(corpus_index) -> Answer:
     return _local(JAPAN, corpus_index)
 
 
-SPACE_ABSTAINS = ("the default local model (qwen2.5-coder-1.5b) answers 'The EU's new bilateral security and defence "
-                  "partnerships (SDPs) cover space security [1].I cannot answer this from the documents.': no "
-                  "partner is named and the glued refusal marks the answer refused, so it abstains although "
-                  "evidence [1] is Table 2, row 16")
-
-
 @pytest.mark.slow
 @pytest.mark.llm
-@pytest.mark.xfail(reason=SPACE_ABSTAINS, strict=True)
 def test_local_model_names_exactly_the_space_partners(space_answer):
     a = space_answer
     assert a.backend == "local" and not a.abstained, a.text
@@ -284,8 +277,9 @@ def _can_unshare() -> bool:
 @pytest.mark.llm
 @pytest.mark.skipif(not _can_unshare(), reason="`unshare -n` (a network namespace) is not available here")
 @pytest.mark.parametrize(("question", "expected"), [
-    pytest.param(SPACE, [r"Norway", r"Japan", r"South Korea|Republic of Korea"], id="space",
-                 marks=pytest.mark.xfail(reason=SPACE_ABSTAINS, strict=True)),
+    # the answer names the three partners and its source quotes the Table 2 row
+    pytest.param(SPACE, [r"Norway", r"Japan", r"South Korea|Republic of Korea", r"Space security and defence"],
+                 id="space"),
     pytest.param(JAPAN, [r"1 November 2024"], id="japan"),
 ])
 def test_answers_with_no_network_at_all(corpus_index, question, expected):

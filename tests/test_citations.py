@@ -196,3 +196,16 @@ def test_support_requires_names_and_numbers_from_the_source():
 def test_best_quote_picks_the_supporting_sentence():
     s, e = best_quote("Japan signed on 1 November 2024.", JAPAN)
     assert JAPAN[s:e] == "On 1 November 2024, the EU and Japan signed an SDP."
+
+
+def test_negated_table_claim_naming_an_included_partner_is_repaired(evidence):
+    raw = "Japan is the only partner without space security and defence cooperation [3]."
+    checked = check_answer(raw, evidence, "Which partner has no space security cooperation?")
+    assert "Moldova, Albania, North Macedonia" in checked.text and "Japan" not in checked.text
+    assert checked.repaired == 1
+
+
+def test_which_question_in_mid_sentence_needs_a_name(evidence):
+    raw = "The security and defence partnerships cover space security and defence [3]."
+    checked = check_answer(raw, evidence, "According to the comparison table, which SDPs cover space security?")
+    assert checked.citations == [] and checked.dropped
