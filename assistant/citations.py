@@ -73,6 +73,8 @@ def _names(text: str) -> set[str]:
     return out
 
 
+_ORDINALS = frozenset("second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split())
+
 # Capitalised only because they start a sentence; not names.
 _STARTERS = frozenset("""according although as at because before both during each either for from however
 in it its many most neither none not on one only since some that the their there these they this those
@@ -90,8 +92,11 @@ def support(claim: str, source_text: str, question: str) -> float:
     src_fold = fold(source_text)
     q_fold = fold(question)
     for name in _names(claim):
-        if name not in src_fold and name not in q_fold:
-            return 0.0
+        if name not in src_fold and (name not in q_fold or name[0].isdigit()):
+            return 0.0  # names may come from the question; figures must come from the source
+    for word in _ORDINALS & set(tokens(claim)):
+        if word not in set(tokens(source_text)):
+            return 0.0  # "the seventh partner": an ordinal the source does not state
     if not (a & p) - q and (a - q):  # says something, but nothing of it from the source
         return 0.0
     return len(a & (p | q)) / len(a)
@@ -184,8 +189,11 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
         rows = [e for _, e in good if e.chunk.kind == "table_row"]
         consistent = [e for e in rows if _check_row_list(text, e.chunk.text) is None]
         if rows and not consistent:
-            # the claim misreads its table row: restate the row the question is about
+            # the claim misreads its table row: restate the row if the question is about it, else drop it
             e = max(rows, key=lambda r: _label_overlap(r, question))
+            if _label_overlap(e, question) < 0.5:
+                dropped.append(claim.text)
+                continue
             value, group = _check_row_list(text, e.chunk.text)  # type: ignore[misc]
             label = e.chunk.locator.split(": ", 1)[-1]
             text = f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {group}"

@@ -46,6 +46,15 @@ def _best_window(chunk: Chunk, q: set[str], budget: int) -> str:
 def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int) -> list[Evidence]:
     """Up to top_k non-overlapping hits, best first, within a total word budget."""
     q = set(content_tokens(question))
+
+    def names_label(h: Hit) -> bool:
+        label = set(content_tokens(h.chunk.locator.split(": ", 1)[-1]))
+        return bool(label) and len(label & q) / len(label) >= 0.5
+
+    # A column record (every row's mark for one column) is long; it helps only when the question is
+    # about that column and no row record the question names is at hand.
+    row_named = any(h.chunk.kind == "table_row" and names_label(h) for h in hits[:15])
+    hits = [h for h in hits if h.chunk.kind != "table_column" or (names_label(h) and not row_named)]
     # Tables hold dense facts that prose rankers undervalue: the best table record near the top
     # gets a place even when prose outranks it.
     table_hit = next((h for h in hits[:15] if h.chunk.kind in ("table_row", "table_column")), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 from .embed import Embedder
@@ -11,6 +12,7 @@ from .types import Chunk, Hit
 
 __all__ = ["Retriever", "RRF_K"]
 
+_GENERIC_CUES = {"document", "policy", "eu", "pe", "text", "report", "paper"}
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: rank 1 -> 1/61, rank 10 -> 1/70
 
 
@@ -44,11 +46,27 @@ class Retriever:
         self.chunks: list[Chunk] = index.chunks()
         self._by_id = {c.id: c for c in self.chunks}
         self._bm25: _BM25 | None = None
+        self._doc_cues = self._document_cues()
         self.acronyms: dict[str, str] = {}
         for c in self.chunks:
             for k, v in find_acronyms(c.text).items():
                 self.acronyms.setdefault(k, v)
         self._lock = threading.Lock()
+
+    def _document_cues(self) -> dict[str, set[str]]:
+        """Words that single out a document when a question uses them ('EUISS', 'IDA', 'blog'): acronyms
+        in its title, publisher and kind, and the words of its kind, if at most two documents share them."""
+        meta = {}
+        for src, d in self.index.documents.items():
+            acronyms = re.findall(r"\b[A-Z]{2,}[a-z]?\b", f"{d.title} {d.publisher} {d.kind}")
+            kind_words = re.split(r"[(,]", d.kind)[0]
+            meta[src] = set(content_tokens(" ".join(acronyms) + " " + kind_words)) - _GENERIC_CUES
+        counts: dict[str, int] = {}
+        for toks in meta.values():
+            for t in toks:
+                counts[t] = counts.get(t, 0) + 1
+        limit = 1 if len(meta) <= 3 else 2
+        return {src: {t for t in toks if counts[t] <= limit and len(t) > 1} for src, toks in meta.items()}
 
     def _lexical(self) -> _BM25:
         with self._lock:
@@ -76,5 +94,10 @@ class Retriever:
                 label = set(content_tokens(h.chunk.locator.split(": ", 1)[-1]))
                 if label and len(label & q) / len(label) >= 0.5:
                     h.score += len(label & q) / len(label) / (RRF_K + 1)
+        # A question that names a document ("according to the EUISS brief") prefers that document.
+        named_docs = {src: len(cues & q) for src, cues in self._doc_cues.items() if cues & q}
+        if named_docs and len(named_docs) < len(self._doc_cues):
+            for h in hits.values():
+                h.score += named_docs.get(h.chunk.source, 0) / (RRF_K + 5)
         ranked = sorted(hits.values(), key=lambda h: h.score, reverse=True)
         return ranked[:top] if top else ranked

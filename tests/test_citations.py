@@ -209,3 +209,11 @@ def test_which_question_in_mid_sentence_needs_a_name(evidence):
     raw = "The security and defence partnerships cover space security and defence [3]."
     checked = check_answer(raw, evidence, "According to the comparison table, which SDPs cover space security?")
     assert checked.citations == [] and checked.dropped
+
+
+def test_figures_and_ordinals_must_come_from_the_source(evidence):
+    # the question's own figures do not license a claim: the source must state them
+    q = "Which country became the seventh partner to sign an SDP?"
+    assert check_answer("Norway became the seventh partner to sign an SDP [1].", evidence, q).citations == []
+    q2 = "Did Norway sign 23 agreements?"
+    assert check_answer("Norway signed 23 agreements [1].", evidence, q2).citations == []
