@@ -19,7 +19,7 @@ from .generate import get_generator
 from .indexer import ensure_index
 from .prompts import CANNOT_ANSWER, SEND_BACK, SYSTEM_PROMPT, user_prompt
 from .retrieve import Retriever
-from .text import content_tokens, fold, sentence_spans
+from .text import content_tokens, expand_acronyms, fold, sentence_spans
 from .types import Answer, Hit
 
 __all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "validate_question", "get_retriever"]
@@ -97,6 +97,19 @@ def _missing_anchor(question: str, evidence: list[Evidence]) -> str | None:
     return None
 
 
+QUESTION_COVERAGE = 0.5  # share of the question's content words the cited passages must contain
+
+
+def _question_coverage(question: str, cited: list[Evidence]) -> float:
+    """How much of what the question asks about appears in the cited passages (titles excluded: a title
+    like '... security and defence partnerships' would cover every question)."""
+    q = set(content_tokens(question))
+    if not q:
+        return 1.0
+    p = set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited)))
+    return len(q & p) / len(q)
+
+
 def _label(e: Evidence) -> str:
     """Short provenance for the prompt: document title, and the section for prose (records carry their own)."""
     c = e.chunk
@@ -112,21 +125,56 @@ def _messages(question: str, evidence: list[Evidence]) -> list[dict]:
             {"role": "user", "content": user_prompt(question, sources)}]
 
 
-def _extractive(question: str, evidence: list[Evidence]) -> str:
-    """Best evidence sentences, verbatim, each with its marker (the 'none' backend)."""
+def _scored_sentences(question: str, evidence: list[Evidence], idf=None) -> list[tuple[float, int, str]]:
+    """(share of the question's words, weighted by rarity, found in the sentence; source number;
+    sentence) for every prose sentence of the evidence, best first. Rare words ('budget') decide."""
     q = set(content_tokens(question))
-    scored = []
+    weight = {t: (idf(t) if idf else 1.0) for t in q}
+    total = sum(weight.values()) or 1.0
+    out = []
     for e in evidence:
-        spans = sentence_spans(e.text) if e.chunk.kind == "text" else [(0, len(e.text))]
-        for s, t in spans:
+        if e.chunk.kind != "text":
+            continue
+        for s, t in sentence_spans(e.text):
             sent = e.text[s:t]
-            score = len(q & set(content_tokens(sent))) / max(1, len(q))
-            scored.append((score, -e.n, sent, e.n))
-    scored.sort(reverse=True)
-    picked = [x for x in scored if x[0] >= 0.34][:2]
+            if len(sent.split()) < 5:
+                continue
+            words = set(content_tokens(sent))
+            out.append((sum(w for t, w in weight.items() if t in words) / total, e.n, sent))
+    out.sort(key=lambda x: (-x[0], x[1]))
+    return out
+
+
+def _extractive(question: str, evidence: list[Evidence], idf=None) -> str:
+    """Best evidence sentences, verbatim, each with its marker (the 'none' backend)."""
+    lookup = _table_lookup(question, evidence)
+    if lookup:
+        return lookup
+    picked = [x for x in _scored_sentences(question, evidence, idf) if x[0] >= SUPPLEMENT_MIN_OVERLAP][:2]
     if not picked:
         return CANNOT_ANSWER
-    return " ".join(f"{sent.rstrip('.')} [{n}]." for _, _, sent, n in picked)
+    return " ".join(f"{sent.rstrip('.')} [{n}]." for _, n, sent in picked)
+
+
+def _supplement(question: str, raw: str, evidence: list[Evidence], quotes: list[str] | None = None,
+                idf=None, minimum: float = 0.0) -> str:
+    """The best evidence sentence, verbatim and cited, if it matches the question well and the answer
+    lacks what it says: small models answer correctly but drop details (a date, a name)."""
+    best = next(iter(_scored_sentences(question, evidence, idf)), None)
+    if best is None or best[0] < max(minimum, SUPPLEMENT_MIN_OVERLAP):
+        return ""
+    _, n, sent = best
+    if set(content_tokens(sent)) <= set(content_tokens(raw)) or fold(sent)[:60] in fold(raw):
+        return ""
+    if any(sent in qt or qt in sent for qt in quotes or []):
+        return ""  # the answer already quotes this sentence
+    return f"{sent.rstrip('.')} [{n}]."
+
+
+SUPPLEMENT_MIN_OVERLAP = 0.5  # rarity-weighted share of the question a sentence must contain to be added
+FALLBACK_MIN_OVERLAP = 0.65  # ... to stand alone as the answer when the generated one failed
+FALLBACK_NOTICE = ("The generated answer was not supported by the documents; "
+                   "showing the passage that answers the question instead.")
 
 
 def _table_lookup(question: str, evidence: list[Evidence]) -> str:
@@ -166,17 +214,23 @@ def _abstain_text(question: str, evidence: list[Evidence], related: str = "") ->
 
 
 def _finish(question: str, raw: str, evidence: list[Evidence], hits: list[Hit], settings: Settings,
-            backend: str, model: str, t0: float, notice: str = "") -> Answer:
+            backend: str, model: str, t0: float, notice: str = "", expanded: str = "") -> Answer:
     checked = check_answer(raw, evidence, question)
-    missing = _missing_anchor(question, [e for e in evidence if any(c.chunk_id == e.chunk.id
-                                                                     for c in checked.citations)])
-    if checked.refused or not checked.citations or missing:
+    cited = [e for e in evidence if any(c.chunk_id == e.chunk.id for c in checked.citations)]
+    missing = _missing_anchor(question, cited)
+    coverage = _question_coverage(expanded or question, cited)
+    reason = ("the generator said the sources do not answer" if checked.refused else
+              "no sentence of the answer was supported by its sources" if not checked.citations else
+              f"the sources cited never mention {missing!r}" if missing else
+              f"the sources cited cover only {coverage:.0%} of the question" if coverage < QUESTION_COVERAGE
+              else "")
+    if reason:
         related = checked.text if checked.citations and not missing else ""
         text = _abstain_text(question, evidence, related)
         return Answer(question, text, checked.citations if related else [], True, backend, model,
-                      time.perf_counter() - t0, notice, hits)
+                      time.perf_counter() - t0, notice, reason, raw, hits)
     return Answer(question, checked.text, checked.citations, False, backend, model, time.perf_counter() - t0,
-                  notice, hits)
+                  notice, "", raw, hits)
 
 
 def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
@@ -187,10 +241,12 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     retriever = get_retriever(settings)
     hits = retriever.search(q, settings.candidates)
     evidence = select_evidence(q, hits, settings.top_k, settings.evidence_words)
+    expanded = expand_acronyms(q, retriever.acronyms)
     generator = get_generator(settings)
     if generator is None:
-        raw = _extractive(q, evidence)
-        yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, "none", "extractive", t0))
+        raw = _extractive(q, evidence, retriever.idf)
+        yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, "none", "extractive", t0,
+                                                   expanded=expanded))
         return
     lock = getattr(generator, "lock", None)
     if lock is not None and lock.locked():
@@ -202,7 +258,8 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
             pieces.append(piece)
             yield StreamEvent("token", piece)
         first = check_answer("".join(pieces), evidence, q)
-        if not first.citations and not first.refused and not _table_lookup(q, evidence):
+        if not first.citations and not first.refused and not _table_lookup(q, evidence) \
+                and not _supplement(q, "", evidence, idf=retriever.idf, minimum=FALLBACK_MIN_OVERLAP):
             # Send the answer back once. The conversation prefix is unchanged, so llama.cpp reuses its
             # cache and only the feedback and the new answer cost time.
             yield StreamEvent("status", "checking citations: asking the model to revise its answer")
@@ -214,16 +271,29 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     except GeneratorError as e:
         if settings.on_llm_error != "extractive":
             raise
-        raw = _extractive(q, evidence)
+        raw = _extractive(q, evidence, retriever.idf)
         yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, "none", "extractive", t0,
-                                                   notice=f"generator unavailable ({e}); extractive answer"))
+                                                   notice=f"generator unavailable ({e}); extractive answer",
+                                                   expanded=expanded))
         return
     raw = "".join(pieces)
-    if not check_answer(raw, evidence, q).citations:
-        # The model found nothing it could support; a table row the question names still answers it.
-        raw = _table_lookup(q, evidence) or raw
+    checked = check_answer(raw, evidence, q)
+    notice = ""
+    if not checked.citations and not checked.refused:
+        # The model found nothing it could support: a table row the question names, or failing that the
+        # evidence sentence that matches the question best, answers verbatim (checked like any answer).
+        fallback = _table_lookup(q, evidence) or _supplement(q, "", evidence, idf=retriever.idf,
+                                                             minimum=FALLBACK_MIN_OVERLAP)
+        if fallback:
+            raw = fallback
+            notice = FALLBACK_NOTICE
+    elif checked.citations and not checked.refused and not any(
+            e.chunk.kind == "table_row" and any(c.chunk_id == e.chunk.id for c in checked.citations)
+            for e in evidence):
+        quotes = [c.quote for c in checked.citations]
+        raw = f"{raw.rstrip()} {_supplement(q, checked.text, evidence, quotes, idf=retriever.idf)}".strip()
     yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, generator.backend,
-                                               generator.model, t0))
+                                               generator.model, t0, notice=notice, expanded=expanded))
 
 
 def answer(question: str, **overrides) -> Answer:

@@ -92,8 +92,11 @@ def support(claim: str, source_text: str, question: str) -> float:
     src_fold = fold(source_text)
     q_fold = fold(question)
     for name in _names(claim):
-        if name not in src_fold and (name not in q_fold or name[0].isdigit()):
-            return 0.0  # names may come from the question; figures must come from the source
+        if name[0].isdigit():
+            if not re.search(rf"(?<![\d.,/]){re.escape(name)}(?![\d])", src_fold):
+                return 0.0  # figures must come from the source, as whole numbers ("3" is not in "2023")
+        elif name not in src_fold and name not in q_fold:
+            return 0.0  # names may also come from the question
     for word in _ORDINALS & set(tokens(claim)):
         if word not in set(tokens(source_text)):
             return 0.0  # "the seventh partner": an ordinal the source does not state

@@ -85,7 +85,8 @@ def run_eval(items: list[dict], settings: Settings, k: int | None = None, log=pr
         rows.append({"id": item["id"], "type": item["type"], "question": item["question"], "correct": ok,
                      "abstained": a.abstained, "answer": a.text, "seconds": round(secs, 2),
                      "citations": [c.__dict__ for c in a.citations], "cited_evidence": cited_ev,
-                     "retrieval_hit": recall, "verbatim": verbatim, "notice": a.notice})
+                     "retrieval_hit": recall, "verbatim": verbatim, "notice": a.notice,
+                     "abstain_reason": a.abstain_reason, "raw": a.raw})
         log(f"[{n}/{len(items)}] {item['id']} {item['type']:<12} {'OK ' if ok else 'BAD'} {secs:5.1f}s  "
             f"{a.text[:90]!r}")
     return _summarise(rows, settings, k)

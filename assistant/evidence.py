@@ -57,7 +57,8 @@ def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int
     hits = [h for h in hits if h.chunk.kind != "table_column" or (names_label(h) and not row_named)]
     # Tables hold dense facts that prose rankers undervalue: the best table record near the top
     # gets a place even when prose outranks it.
-    table_hit = next((h for h in hits[:15] if h.chunk.kind in ("table_row", "table_column")), None)
+    table_hit = next((h for h in hits[:15] if h.chunk.kind in ("table_row", "table_column") and (
+        names_label(h) or min(h.dense_rank or 99, h.lexical_rank or 99) <= 3)), None)
     if table_hit is not None and table_hit not in hits[:top_k]:
         hits = hits[: top_k - 1] + [table_hit] + [h for h in hits[top_k - 1:] if h is not table_hit]
     chosen: list[Evidence] = []

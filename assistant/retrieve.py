@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 
@@ -47,6 +48,10 @@ class Retriever:
         self._by_id = {c.id: c for c in self.chunks}
         self._bm25: _BM25 | None = None
         self._doc_cues = self._document_cues()
+        self._df: dict[str, int] = {}
+        for c in self.chunks:
+            for t in set(content_tokens(f"{c.section} {c.text}")):
+                self._df[t] = self._df.get(t, 0) + 1
         self.acronyms: dict[str, str] = {}
         for c in self.chunks:
             for k, v in find_acronyms(c.text).items():
@@ -67,6 +72,10 @@ class Retriever:
                 counts[t] = counts.get(t, 0) + 1
         limit = 1 if len(meta) <= 3 else 2
         return {src: {t for t in toks if counts[t] <= limit and len(t) > 1} for src, toks in meta.items()}
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency over chunks; unseen words weigh most."""
+        return math.log((len(self.chunks) + 1) / (self._df.get(token, 0) + 0.5))
 
     def _lexical(self) -> _BM25:
         with self._lock:

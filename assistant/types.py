@@ -108,6 +108,8 @@ class Answer:
     model: str = ""
     seconds: float = 0.0
     notice: str = ""  # e.g. "generator unavailable; extractive answer"
+    abstain_reason: str = ""  # why it abstained: refusal, nothing supported, or a name absent from the sources
+    raw: str = ""  # the generator's text before the citation check
     hits: list[Hit] = field(default_factory=list)
 
     def to_dict(self, with_hits: bool = False) -> dict:

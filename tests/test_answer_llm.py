@@ -140,11 +140,20 @@ def test_stream_answer_yields_tokens_then_the_checked_answer(llm, tiny_index):
     assert events[-1].kind == "answer" and events[-1].answer.citations
 
 
-def test_unsupported_generated_answer_abstains(llm, tiny_index):
+def test_unsupported_generated_answer_is_never_shown(llm, tiny_index):
+    # The made-up sentence is dropped; the answer either abstains or, as here where the documents do
+    # answer, shows the verbatim passage with a notice saying the generated answer was not supported.
     llm.reply = ["The pact was signed by Greenland and Canada in 1999 [1]."]
     a = answer(PACT, **_remote(llm, "openai", tiny_index))
-    assert a.abstained
-    assert "Greenland" not in a.text
+    assert "Greenland" not in a.text and "1999" not in a.text
+    assert a.abstained or ("not supported" in a.notice and a.citations)
+    _check_quotes(a, tiny_index.index_dir)
+
+
+def test_unsupported_answer_to_an_unanswerable_question_abstains(llm, tiny_index):
+    llm.reply = ["The pact's budget is 40 million euros [1]."]
+    a = answer("What is the annual budget of the pact's joint patrols?", **_remote(llm, "openai", tiny_index))
+    assert a.abstained and "40 million" not in a.text
 
 
 def test_garbage_from_the_server_is_a_generator_error(llm, tiny_index):
