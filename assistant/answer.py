@@ -74,14 +74,12 @@ def retrieve(question: str, **overrides) -> list[Hit]:
 
 
 def _anchors(question: str) -> list[str]:
-    """Proper names and figures the question is about (not acronyms, which are domain vocabulary)."""
-    words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[A-Za-z][A-Za-z'’-]*|\d{2,}", question)]
+    """Proper names the question is about (not acronyms, which are domain vocabulary, nor years)."""
+    words = [re.sub(r"['’]s?$", "", w) for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", question)]
     out = []
     for i, w in enumerate(words):
-        if w[0].isdigit():
-            out.append(w)
-        elif i > 0 and w[0].isupper() and sum(ch.isupper() for ch in w) < 2 and w.lower() not in _GENERIC_CAPS:
-            out.append(fold(w).rstrip("s") if w.endswith("s") and len(w) > 4 else fold(w))
+        if i > 0 and w[:1].isupper() and sum(ch.isupper() for ch in w) < 2 and w.lower() not in _GENERIC_CAPS:
+            out.append(fold(w))
     return out
 
 
@@ -90,20 +88,31 @@ _GENERIC_CAPS = {"eu", "european", "union", "which", "what", "when", "how", "who
 
 
 def _missing_anchor(question: str, evidence: list[Evidence]) -> str | None:
+    """A name the question asks about that the cited passages never mention (most must be there)."""
     text = fold(" ".join(f"{e.chunk.title} {e.chunk.section} {e.chunk.text}" for e in evidence))
-    for a in _anchors(question):
-        if a not in text:
-            return a
+    words = set(re.findall(r"[a-z][a-z'’-]*", text))
+    anchors = _anchors(question)
+    # "Korean" is found as "Korea", "Norwegian" as "Norway": compare the first letters of longer words
+    missing = [a for a in anchors if a not in words and not (
+        len(a) >= 6 and any(w.startswith(a[:4]) and abs(len(w) - len(a)) <= 4 for w in words))]
+    if missing and len(missing) * 2 >= len(anchors):
+        return missing[0]
     return None
 
 
 QUESTION_COVERAGE = 0.5  # share of the question's content words the cited passages must contain
 
 
-def _question_coverage(question: str, cited: list[Evidence]) -> float:
+_META = set(content_tokens("according per table tables listed list lists document documents brief briefing "
+                           "analysis report paper say says said mention mentioned among one two three four five six "
+                           "seven eight nine ten name named give given show shown marked"))
+
+
+def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = frozenset()) -> float:
     """How much of what the question asks about appears in the cited passages (titles excluded: a title
-    like '... security and defence partnerships' would cover every question)."""
-    q = set(content_tokens(question))
+    like '... security and defence partnerships' would cover every question; words that point at a
+    document or table rather than at content are ignored)."""
+    q = set(content_tokens(question)) - _META - ignore
     if not q:
         return 1.0
     p = set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited)))
@@ -214,11 +223,12 @@ def _abstain_text(question: str, evidence: list[Evidence], related: str = "") ->
 
 
 def _finish(question: str, raw: str, evidence: list[Evidence], hits: list[Hit], settings: Settings,
-            backend: str, model: str, t0: float, notice: str = "", expanded: str = "") -> Answer:
+            backend: str, model: str, t0: float, notice: str = "", expanded: str = "",
+            cues: set[str] = frozenset()) -> Answer:
     checked = check_answer(raw, evidence, question)
     cited = [e for e in evidence if any(c.chunk_id == e.chunk.id for c in checked.citations)]
     missing = _missing_anchor(question, cited)
-    coverage = _question_coverage(expanded or question, cited)
+    coverage = _question_coverage(expanded or question, cited, cues)
     reason = ("the generator said the sources do not answer" if checked.refused else
               "no sentence of the answer was supported by its sources" if not checked.citations else
               f"the sources cited never mention {missing!r}" if missing else
@@ -246,7 +256,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     if generator is None:
         raw = _extractive(q, evidence, retriever.idf)
         yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, "none", "extractive", t0,
-                                                   expanded=expanded))
+                                                   expanded=expanded, cues=retriever.cues))
         return
     lock = getattr(generator, "lock", None)
     if lock is not None and lock.locked():
@@ -274,16 +284,17 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
         raw = _extractive(q, evidence, retriever.idf)
         yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, "none", "extractive", t0,
                                                    notice=f"generator unavailable ({e}); extractive answer",
-                                                   expanded=expanded))
+                                                   expanded=expanded, cues=retriever.cues))
         return
     raw = "".join(pieces)
     checked = check_answer(raw, evidence, q)
     notice = ""
-    if not checked.citations and not checked.refused:
-        # The model found nothing it could support: a table row the question names, or failing that the
-        # evidence sentence that matches the question best, answers verbatim (checked like any answer).
-        fallback = _table_lookup(q, evidence) or _supplement(q, "", evidence, idf=retriever.idf,
-                                                             minimum=FALLBACK_MIN_OVERLAP)
+    if not checked.citations:
+        # The model found nothing it could support: a table row the question names, or failing that (and
+        # only if the model did not say the sources lack the answer) the evidence sentence that matches
+        # the question best, answers verbatim and is checked like any answer.
+        fallback = _table_lookup(q, evidence) or ("" if checked.refused else _supplement(
+            q, "", evidence, idf=retriever.idf, minimum=FALLBACK_MIN_OVERLAP))
         if fallback:
             raw = fallback
             notice = FALLBACK_NOTICE
@@ -293,7 +304,8 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
         quotes = [c.quote for c in checked.citations]
         raw = f"{raw.rstrip()} {_supplement(q, checked.text, evidence, quotes, idf=retriever.idf)}".strip()
     yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, generator.backend,
-                                               generator.model, t0, notice=notice, expanded=expanded))
+                                               generator.model, t0, notice=notice, expanded=expanded,
+                                               cues=retriever.cues))
 
 
 def answer(question: str, **overrides) -> Answer:

@@ -87,16 +87,16 @@ def support(claim: str, source_text: str, question: str) -> float:
     a = set(content_tokens(claim))
     if not a:
         return 0.0
+    acronyms = {fold(w) for w in re.findall(r"\b[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z]*\b", claim)}
     p = set(content_tokens(source_text))
     q = set(content_tokens(question))
     src_fold = fold(source_text)
-    q_fold = fold(question)
     for name in _names(claim):
         if name[0].isdigit():
             if not re.search(rf"(?<![\d.,/]){re.escape(name)}(?![\d])", src_fold):
                 return 0.0  # figures must come from the source, as whole numbers ("3" is not in "2023")
-        elif name not in src_fold and name not in q_fold:
-            return 0.0  # names may also come from the question
+        elif name not in src_fold and not (name in acronyms and name in fold(question)):
+            return 0.0  # a name the source lacks; only acronyms (domain vocabulary) may come from the question
     for word in _ORDINALS & set(tokens(claim)):
         if word not in set(tokens(source_text)):
             return 0.0  # "the seventh partner": an ordinal the source does not state

@@ -73,6 +73,11 @@ class Retriever:
         limit = 1 if len(meta) <= 3 else 2
         return {src: {t for t in toks if counts[t] <= limit and len(t) > 1} for src, toks in meta.items()}
 
+    @property
+    def cues(self) -> set[str]:
+        """All words that point at a document rather than at content ('EUISS', 'blog')."""
+        return set().union(*self._doc_cues.values()) if self._doc_cues else set()
+
     def idf(self, token: str) -> float:
         """Inverse document frequency over chunks; unseen words weigh most."""
         return math.log((len(self.chunks) + 1) / (self._df.get(token, 0) + 0.5))
