@@ -14,7 +14,7 @@ from .config import PROJECT_ROOT, Settings
 from .errors import ConfigError
 from .text import fold
 
-__all__ = ["load_gold", "score_item", "run_eval", "main"]
+__all__ = ["load_gold", "score_item", "run_eval", "summarise", "main"]
 
 GOLD_DIR = PROJECT_ROOT / "eval"
 TYPES = ("fact", "list", "table", "multi_doc", "numeric", "comparison", "unanswerable")
@@ -89,7 +89,7 @@ def run_eval(items: list[dict], settings: Settings, k: int | None = None, log=pr
                      "abstain_reason": a.abstain_reason, "raw": a.raw})
         log(f"[{n}/{len(items)}] {item['id']} {item['type']:<12} {'OK ' if ok else 'BAD'} {secs:5.1f}s  "
             f"{a.text[:90]!r}")
-    return _summarise(rows, settings, k)
+    return summarise(rows, settings, k)
 
 
 def _overrides(settings: Settings) -> dict:
@@ -97,7 +97,8 @@ def _overrides(settings: Settings) -> dict:
             "corpus_dir": settings.corpus_dir}
 
 
-def _summarise(rows: list[dict], settings: Settings, k: int) -> dict:
+def summarise(rows: list[dict], settings: Settings, k: int) -> dict:
+    """Metrics and per-type table of scored rows (shared with the quick-start baseline)."""
     answerable = [r for r in rows if r["type"] != "unanswerable"]
     unanswerable = [r for r in rows if r["type"] == "unanswerable"]
     quotes = [v for r in rows for v in r["verbatim"]]

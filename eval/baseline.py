@@ -22,7 +22,6 @@ for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_
     os.environ.setdefault(_k, _v)
 
 import re  # noqa: E402
-import statistics  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
@@ -147,7 +146,7 @@ def _norm(s: str) -> str:
 
 def run_baseline(items: list[dict], log=print, baseline: Baseline | None = None) -> dict:
     """Ask every gold item; a report shaped like `assistant.evaluate.run_eval`'s (no citations to score)."""
-    from assistant.evaluate import TYPES, score_item
+    from assistant.evaluate import score_item
 
     b = baseline or Baseline()
     b.warm_up()
@@ -164,33 +163,15 @@ def run_baseline(items: list[dict], log=print, baseline: Baseline | None = None)
                      "cited_evidence": None, "retrieval_hit": hit, "verbatim": [], "notice": ""})
         log(f"[{n}/{len(items)}] {item['id']} {item['type']:<12} {'OK ' if ok else 'BAD'} {secs:5.1f}s  "
             f"{text[:90]!r}")
-    answerable = [r for r in rows if r["type"] != "unanswerable"]
-    unanswerable = [r for r in rows if r["type"] == "unanswerable"]
-    rec = [r for r in answerable if r["retrieval_hit"] is not None]
-    lat = sorted(r["seconds"] for r in rows)
-    by_type = {}
-    for t in TYPES:
-        rs = [r for r in rows if r["type"] == t]
-        if rs:
-            by_type[t] = {"n": len(rs), "accuracy": sum(r["correct"] for r in rs) / len(rs),
-                          "abstained": sum(r["abstained"] for r in rs),
-                          "p50_s": statistics.median(r["seconds"] for r in rs)}
-    metrics = {
-        "answer_accuracy": sum(r["correct"] for r in answerable) / max(1, len(answerable)),
-        "overall_accuracy": sum(r["correct"] for r in rows) / max(1, len(rows)),
-        "abstention_accuracy": sum(r["abstained"] for r in unanswerable) / max(1, len(unanswerable)),
-        "false_abstention_rate": sum(r["abstained"] for r in answerable) / max(1, len(answerable)),
-        "citations_with_gold_evidence": 0.0,  # the quick-start answer carries no citations
-        "verbatim_quotes": 0.0,
-        f"retrieval_recall@{b.top_k}": sum(bool(r["retrieval_hit"]) for r in rec) / max(1, len(rec)),
-        "latency_p50_s": statistics.median(lat) if lat else 0.0,
-        "latency_p95_s": lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))] if lat else 0.0,
-    }
-    return {"settings": {"llm": "llama-index quick-start (LlamaCPP)", "local_model": str(b.model_path or
-                                                                                        "qwen2.5-coder-1.5b"),
-                         "top_k": b.top_k, "chunk_size": 1024, "load_seconds": round(b.load_seconds or 0, 1)},
-            "n": len(rows), "metrics": metrics, "by_type": by_type, "items": rows,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    from assistant import Settings
+    from assistant.evaluate import summarise
+
+    # Same metrics as our eval; the quick-start answer has no citations, so those metrics are 0.
+    report = summarise(rows, Settings.load(), b.top_k)
+    report["settings"] = {"llm": "llama-index quick-start (LlamaCPP)",
+                          "local_model": str(b.model_path or "qwen2.5-coder-1.5b"), "top_k": b.top_k,
+                          "chunk_size": 1024, "load_seconds": round(b.load_seconds or 0, 1)}
+    return report
 
 
 def _main(argv: list[str] | None = None) -> int:
