@@ -370,3 +370,22 @@ def test_load_corpus_skips_bad_and_duplicate_files_with_reasons(tmp_path):
 def test_missing_corpus_folder(tmp_path):
     with pytest.raises(CorpusError, match="corpus folder not found"):
         scan_corpus(tmp_path / "nope")
+
+
+def test_title_page_lines_that_no_section_keeps_open_the_first_chunk(corpus_docs):
+    """An author line followed at once by an affiliation heading is in no section path: it must still be
+    in a chunk, so 'who wrote the brief?' can be retrieved and quoted."""
+    for source, author in ((DOC_003, "Jan Joel Andersson"), (DOC_004, "Elena Lazarou")):
+        chunks = chunk_document(corpus_docs[source])
+        holding = [c for c in chunks if c.kind == "text" and author in c.text]
+        assert holding, f"{author} is in no text chunk of {source}"
+        assert len(holding[0].text.split()) > 20  # joined to body text, not a stub chunk
+
+
+def test_tiny_paragraph_joins_the_next_chunk(tmp_path):
+    path = tmp_path / "brief.txt"
+    path.write_text("Big Title\n\nby\n\nJane Roe\n\nSenior Fellow, Institute\n\n" + "Body words are here. " * 12)
+    doc = load_document(path)
+    chunks = chunk_document(doc)
+    assert not any(c.text.strip() == "by" for c in chunks)
+    assert any("Jane Roe" in c.text and "Body words" in c.text for c in chunks)
