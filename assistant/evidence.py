@@ -43,6 +43,9 @@ def _best_window(chunk: Chunk, q: set[str], budget: int) -> str:
     return chunk.text[spans[best[0]][0]:spans[best[1] - 1][1]]
 
 
+MAX_UNNAMED_ROWS = 2  # rows per table the question does not name that may enter the evidence
+
+
 def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int) -> list[Evidence]:
     """Up to top_k non-overlapping hits, best first, within a total word budget."""
     q = set(content_tokens(question))
@@ -63,6 +66,7 @@ def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int
         hits = hits[: top_k - 1] + [table_hit] + [h for h in hits[top_k - 1:] if h is not table_hit]
     chosen: list[Evidence] = []
     seen: list[set[str]] = []
+    per_table: dict[tuple[str, str], int] = {}
     used = 0
     per = max(40, word_budget // max(1, top_k))
     for h in hits:
@@ -71,6 +75,9 @@ def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int
         c = h.chunk
         if any(e.chunk.source == c.source and e.chunk.start < c.end and c.start < e.chunk.end for e in chosen):
             continue
+        table = (c.source, c.locator.split(",")[0])
+        if c.kind == "table_row" and not names_label(h) and per_table.get(table, 0) >= MAX_UNNAMED_ROWS:
+            continue  # rows of one table look alike to both rankers; they must not crowd out the prose
         text = c.text if c.kind != "text" else _best_window(c, q, per)
         words = set(content_tokens(text))
         if any(len(words & e_words) / max(1, len(words | e_words)) >= 0.7 for e_words in seen):
@@ -79,6 +86,8 @@ def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int
         if chosen and used + n_words > word_budget * 1.2:
             continue
         chosen.append(Evidence(len(chosen) + 1, h, text))
+        if c.kind == "table_row" and not names_label(h):
+            per_table[table] = per_table.get(table, 0) + 1
         seen.append(words)
         used += n_words
     return chosen

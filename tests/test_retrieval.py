@@ -106,3 +106,21 @@ def test_chunks_of_a_real_document_stay_within_their_section(corpus_docs):
         assert doc.text[c.start:c.end] == c.text
         if c.kind == "text":
             assert len(c.text.split()) <= 2 * 110  # one long sentence may overflow, not a whole section
+
+
+def test_rows_of_one_table_the_question_does_not_name_cannot_crowd_out_prose(retriever):
+    """A question about framework participation agreements ranks the annex rows (one per country) above
+    the prose that counts them; at most MAX_UNNAMED_ROWS of them may enter the evidence."""
+    from assistant.evidence import MAX_UNNAMED_ROWS
+
+    q = "How many framework participation agreements has the EU concluded with partner countries?"
+    hits = retriever.search(q, 30)
+    evidence = select_evidence(q, hits, top_k=5, word_budget=300)
+    by_table: dict[str, int] = {}
+    for e in evidence:
+        if e.chunk.kind == "table_row":
+            key = e.chunk.locator.split(",")[0]
+            by_table[key] = by_table.get(key, 0) + 1
+    assert sum(h.chunk.kind == "table_row" for h in hits[:5]) > MAX_UNNAMED_ROWS  # the case exists
+    assert all(v <= MAX_UNNAMED_ROWS for v in by_table.values()), by_table
+    assert any(e.chunk.kind == "text" for e in evidence)
