@@ -11,6 +11,7 @@ makes a cached generation the same text the model would produce again.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -63,9 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             wrapped[id(inner)] = CachedGenerator(inner, store)
         return wrapped[id(inner)]
 
-    import assistant.answer
-
-    assistant.answer.get_generator = get_generator
+    # `assistant.answer` the attribute is the function; the module is in sys.modules
+    importlib.import_module("assistant.answer").get_generator = get_generator
     try:
         return cli.main(["eval", *(sys.argv[1:] if argv is None else argv)])
     finally:
