@@ -19,7 +19,7 @@ from .generate import get_generator
 from .indexer import ensure_index
 from .prompts import CANNOT_ANSWER, SEND_BACK, SYSTEM_PROMPT, user_prompt
 from .retrieve import Retriever
-from .text import content_tokens, expand_acronyms, fold, sentence_spans
+from .text import content_tokens, fold, sentence_spans
 from .types import Answer, Hit
 
 __all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "validate_question", "get_retriever"]
@@ -108,15 +108,50 @@ _META = set(content_tokens("according per table tables listed list lists documen
                            "seven eight nine ten name named give given show shown marked"))
 
 
-def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = frozenset()) -> float:
+def _present(token: str, words: set[str]) -> bool:
+    """The token or a word sharing its stem ('participating' ~ 'participation', 'Korean' ~ 'Korea')."""
+    if token in words:
+        return True
+    if "-" in token:  # 'eu-japan' is there when its parts are
+        parts = [p for p in token.split("-") if p in content_tokens(p)]
+        return bool(parts) and all(_present(p, words) for p in parts)
+    return len(token) >= 5 and any(len(w) >= 5 and abs(len(w) - len(token)) <= 3 and
+                                   (w.startswith(token) or token.startswith(w)) for w in words)
+
+
+def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = frozenset(),
+                       acronyms: dict[str, str] | None = None, publishers: str = "") -> tuple[float, str | None]:
     """How much of what the question asks about appears in the cited passages (titles excluded: a title
     like '... security and defence partnerships' would cover every question; words that point at a
-    document or table rather than at content are ignored)."""
+    document or table rather than at content are ignored). An acronym counts as there when the passage
+    has it or every word of its expansion. Returns (share, the first acronym the passages lack): an
+    acronym names the very thing asked about (an SDP is not an FPA), so one that is missing decides."""
+    question = _QUESTION_FORM.sub(" ", question)
     q = set(content_tokens(question)) - _META - ignore
     if not q:
-        return 1.0
-    p = set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited)))
-    return len(q & p) / len(q)
+        return 1.0, None
+    words = set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited)))
+    titles = [" ".join(content_tokens(e.chunk.title)) for e in cited]
+    acronyms = acronyms or {}
+
+    def covered(t: str) -> bool:
+        exp = acronyms.get(t) or acronyms.get(t.rstrip("s"))
+        if _present(t, words):
+            return True
+        if not exp:
+            return False
+        parts = content_tokens(exp)  # in the passages, or the very subject of a cited document's title
+        return all(_present(w, words) for w in parts) or any(" ".join(parts) in title for title in titles)
+
+    missing = sorted(t for t in q if (t in acronyms or t.rstrip("s") in acronyms) and not covered(t)
+                     # 'EP' (European Parliament) points at who wrote a document, not at what is asked
+                     and fold(acronyms.get(t) or acronyms[t.rstrip("s")]) not in publishers)
+    return sum(covered(t) for t in q) / len(q), (missing[0].upper() if missing else None)
+
+
+
+
+_QUESTION_FORM = re.compile(r"\bhow (?:many|much|long|often|far)\b", re.I)
 
 
 def _label(e: Evidence) -> str:
@@ -223,12 +258,13 @@ def _abstain_text(question: str, evidence: list[Evidence], related: str = "") ->
 
 
 def _finish(question: str, raw: str, evidence: list[Evidence], hits: list[Hit], settings: Settings,
-            backend: str, model: str, t0: float, notice: str = "", expanded: str = "",
-            cues: set[str] = frozenset()) -> Answer:
+            backend: str, model: str, t0: float, retriever: Retriever, notice: str = "") -> Answer:
     checked = check_answer(raw, evidence, question)
     cited = [e for e in evidence if any(c.chunk_id == e.chunk.id for c in checked.citations)]
     missing = _missing_anchor(question, cited)
-    coverage = _question_coverage(expanded or question, cited, cues)
+    publishers = fold(" ".join(d.publisher for d in retriever.index.documents.values()))
+    coverage, missing_term = _question_coverage(question, cited, retriever.cues, retriever.acronyms, publishers)
+    missing = missing or missing_term
     reason = ("the generator said the sources do not answer" if checked.refused else
               "no sentence of the answer was supported by its sources" if not checked.citations else
               f"the sources cited never mention {missing!r}" if missing else
@@ -251,12 +287,11 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     retriever = get_retriever(settings)
     hits = retriever.search(q, settings.candidates)
     evidence = select_evidence(q, hits, settings.top_k, settings.evidence_words)
-    expanded = expand_acronyms(q, retriever.acronyms)
     generator = get_generator(settings)
     if generator is None:
         raw = _extractive(q, evidence, retriever.idf)
         yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, "none", "extractive", t0,
-                                                   expanded=expanded, cues=retriever.cues))
+                                                   retriever))
         return
     lock = getattr(generator, "lock", None)
     if lock is not None and lock.locked():
@@ -283,8 +318,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
             raise
         raw = _extractive(q, evidence, retriever.idf)
         yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, "none", "extractive", t0,
-                                                   notice=f"generator unavailable ({e}); extractive answer",
-                                                   expanded=expanded, cues=retriever.cues))
+                                                   retriever, notice=f"generator unavailable ({e}); extractive answer"))
         return
     raw = "".join(pieces)
     checked = check_answer(raw, evidence, q)
@@ -304,8 +338,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
         quotes = [c.quote for c in checked.citations]
         raw = f"{raw.rstrip()} {_supplement(q, checked.text, evidence, quotes, idf=retriever.idf)}".strip()
     yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, generator.backend,
-                                               generator.model, t0, notice=notice, expanded=expanded,
-                                               cues=retriever.cues))
+                                               generator.model, t0, retriever, notice=notice))
 
 
 def answer(question: str, **overrides) -> Answer:

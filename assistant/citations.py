@@ -130,7 +130,7 @@ def _row_groups(record: str) -> dict[str, list[str]]:
     return groups
 
 
-def _check_row_list(claim: str, record: str) -> tuple[str, str] | None:
+def _check_row_list(claim: str, record: str, question: str = "") -> tuple[str, str] | None:
     """For a claim reading a mark-table row: None if consistent, else (value, group text) to state instead.
 
     A positive claim must name exactly the columns of one included mark (yes/marked); a negated claim
@@ -146,7 +146,11 @@ def _check_row_list(claim: str, record: str) -> tuple[str, str] | None:
         return None
     negative = [v for v in groups if v.startswith(("no", "not marked", "none"))]
     positive = [v for v in groups if v not in negative]
-    if NEGATION.search(claim):
+    # A claim that copies the whole row names both marks ("no (✗) for A; yes (✓) for B"): the question
+    # says which side is wanted. Otherwise the claim's own words do ("no (✗) for A" is a negated claim).
+    both = any(v in negative for v in hit_groups) and any(v in positive for v in hit_groups)
+    negated = NEGATION.search(question) if both else NEGATION.search(claim)
+    if negated:
         if all(v in negative for v in hit_groups) or not negative:
             return None
         value = negative[0]
@@ -190,14 +194,14 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
         good.sort(key=lambda x: -x[0])
         text = claim.text
         rows = [e for _, e in good if e.chunk.kind == "table_row"]
-        consistent = [e for e in rows if _check_row_list(text, e.chunk.text) is None]
+        consistent = [e for e in rows if _check_row_list(text, e.chunk.text, question) is None]
         if rows and not consistent:
             # the claim misreads its table row: restate the row if the question is about it, else drop it
             e = max(rows, key=lambda r: _label_overlap(r, question))
             if _label_overlap(e, question) < 0.5:
                 dropped.append(claim.text)
                 continue
-            value, group = _check_row_list(text, e.chunk.text)  # type: ignore[misc]
+            value, group = _check_row_list(text, e.chunk.text, question)  # type: ignore[misc]
             label = e.chunk.locator.split(": ", 1)[-1]
             text = f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {group}"
             repaired += 1

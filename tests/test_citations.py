@@ -217,3 +217,55 @@ def test_figures_and_ordinals_must_come_from_the_source(evidence):
     assert check_answer("Norway became the seventh partner to sign an SDP [1].", evidence, q).citations == []
     q2 = "Did Norway sign 23 agreements?"
     assert check_answer("Norway signed 23 agreements [1].", evidence, q2).citations == []
+
+
+@pytest.mark.parametrize("question, kept, gone", [
+    ("Which SDPs cover space security?", "yes (✓) for Norway, Japan, South Korea", "Moldova"),
+    ("Which SDPs do not cover space security?", "no (✗) for Moldova, Albania, North Macedonia", "Japan"),
+])
+def test_a_claim_copying_the_whole_row_is_read_the_way_the_question_asks(evidence, question, kept, gone):
+    """The model often pastes the record itself ("no (✗) for A; yes (✓) for B"): both marks are named, so
+    the question decides which side answers it; the 'no' of a mark is not a negated question."""
+    row = evidence[2].chunk.text
+    checked = check_answer(row.split("): ", 1)[0] + "): " + row.split("): ", 1)[1] + " [3]", evidence, question)
+    assert kept in checked.text and gone not in checked.text.split(" as ", 1)[1]
+
+
+def test_a_claim_naming_only_the_negative_mark_stays_negative(evidence):
+    raw = "Table 2 marks “Space security and defence” as no (✗) for Moldova, Albania, North Macedonia [3]."
+    checked = check_answer(raw, evidence, "Which SDPs do not cover space security?")
+    assert "no (✗) for Moldova, Albania, North Macedonia" in checked.text and checked.repaired == 0
+
+
+ACRONYMS = {"sdp": "security and defence partnerships", "fpa": "framework participation agreement",
+            "ep": "european parliament"}
+
+
+def _cov(question: str, evidence: list[Evidence]):
+    from assistant.answer import _question_coverage
+
+    return _question_coverage(question, evidence, acronyms=ACRONYMS, publishers="european parliament")
+
+
+def test_coverage_counts_an_acronym_through_its_expansion_or_the_cited_document_title(evidence):
+    # the title of the cited document is "... security and defence partnerships"
+    share, missing = _cov("When did Japan sign its SDP?", [evidence[1]])
+    assert missing is None and share == 1.0
+
+
+def test_coverage_names_the_acronym_the_cited_passage_is_not_about():
+    annex = _chunk(9, "Annex: Framework Participation Agreements with partner countries, row “Georgia”: "
+                      "Signed: 29/11/2013.", "table_row", "Annex", "Annex, row: Georgia")
+    annex.title = "In-depth analysis: implementing the partnership dimension in security and defence"
+    cited = [Evidence(1, Hit(annex, 0.1), annex.text)]
+    share, missing = _cov("When did Georgia sign its SDP with the EU?", cited)
+    assert missing == "SDP"
+    _, missing = _cov("Which partners does the EP analysis name for Georgia?", cited)
+    assert missing is None  # 'EP' points at a publisher, not at the subject
+
+
+def test_coverage_matches_word_forms_but_not_different_words():
+    c = _chunk(8, "South Korea's naval unit: participation in EUNAVFOR Atalanta began in 2009.", section="Korea")
+    ev = [Evidence(1, Hit(c, 0.1), c.text)]
+    assert _cov("Is a Korean unit participating in EUNAVFOR Atalanta?", ev)[0] == 1.0
+    assert _cov("Which partnerships cover Atalanta?", ev)[0] < 1.0  # 'partner...' is not 'participation'
