@@ -78,7 +78,7 @@ def _names_listed(answer: str) -> list[str]:
     text = _MARKER.sub("", re.sub(r"<[^>]+>|[*_`]", "", answer))
     best: list[str] = []
     for m in _LIST.finditer(text):
-        items = [s.strip() for s in re.split(r",\s*(?:and\s+)?|\s+and\s+", m.group(0)) if s.strip()]
+        items = [s.strip().rstrip(".") for s in re.split(r",\s*(?:and\s+)?|\s+and\s+", m.group(0)) if s.strip()]
         items = [s for s in items if s.split()[0] not in _NOT_NAMES]
         if len(items) >= 2 and len(items) > len(best):
             best = items
@@ -95,6 +95,25 @@ def _proper_names(question: str) -> list[tuple[int, int]]:
     return spans
 
 
+_QUESTION_WORD = re.compile(r"(which|what|who|whom|whose|when|where|why|how|does|do|did|is|are|was|were|can|could|"
+                            r"will|would|should|has|have|had|list|name|give|tell|show|compare)\b", re.I)
+
+
+def _swap_phrase(question: str, topic: str) -> str | None:
+    """'Which SDPs cover space security?' + 'maritime security' -> 'Which SDPs cover maritime security?'
+    (the phrase of the same length ending in the topic's head word is replaced)."""
+    words = topic.rstrip("?. ").split()
+    if not words:
+        return None
+    head = words[-1].lower()
+    toks = question.rstrip("?. ").split()
+    for i in range(len(toks) - 1, -1, -1):
+        if toks[i].lower().strip(",;:") == head:
+            j = max(0, i - len(words) + 1)
+            return " ".join(toks[:j] + words + toks[i + 1:])
+    return None
+
+
 def _finish(text: str) -> str:
     text = re.sub(r"\s+", " ", text).strip().rstrip("?.! ")
     return (text[:1].upper() + text[1:] + "?") if text else text
@@ -105,14 +124,19 @@ def rewrite_by_rules(question: str, history: list[Turn]) -> str:
     X into the last question; otherwise the last question is attached as context."""
     last = history[-1]
     about = _WHAT_ABOUT.match(question)
+    q = _LEAD.sub("", question)
+    if not about and q != question.strip() and not _QUESTION_WORD.match(q) and not _REF.search(q):
+        about = _WHAT_ABOUT.match(f"what about {q}")  # "and maritime security?" = "what about maritime security?"
     if about:
         topic = about.group(1).strip()
         names = _proper_names(last.question)
         if topic[:1].isupper() and names:
             s, e = names[-1]
             return _finish(last.question[:s] + topic + last.question[e:])
+        swapped = _swap_phrase(last.question, topic)
+        if swapped:
+            return _finish(swapped)
         return _finish(f"{last.question.rstrip('?. ')}, regarding {topic}")
-    q = _LEAD.sub("", question)
     names = _names_listed(last.answer)
     if names and _PLURAL_REF.search(q):
         listed = ", ".join(names)
