@@ -169,15 +169,19 @@ def _llm_rewrite(question: str, history: list[Turn], settings: Settings) -> str 
         return None
     out = out.strip().splitlines()[0].strip() if out.strip() else ""
     out = re.sub(r"^(standalone question|question)\s*:\s*", "", out, flags=re.I).strip(" \"'“”")
-    return out if _plausible(out, question) else None
+    return out if _plausible(out, question, history[-1].question) else None
 
 
-def _plausible(rewrite: str, question: str) -> bool:
-    """A rewrite must be one question of sane length that keeps what the follow-up asks about."""
+def _plausible(rewrite: str, question: str, previous: str) -> bool:
+    """A rewrite must be one question of sane length that keeps what the follow-up adds to the previous
+    question (a small model's typical failure is repeating the previous question)."""
     if not (8 <= len(rewrite) <= 300) or not rewrite.endswith("?") or "[" in rewrite:
         return False
     asked = set(content_tokens(_REF.sub(" ", _LEAD.sub("", question))))
     kept = set(content_tokens(rewrite))
+    new = asked - set(content_tokens(previous))
+    if new:
+        return new <= kept
     return not asked or len(asked & kept) / len(asked) >= 0.6
 
 

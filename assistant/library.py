@@ -19,7 +19,7 @@ from .config import Settings
 from .errors import CorpusError, InputError
 from .indexer import IndexSummary, build_index, ensure_index
 from .ingest import SUPPORTED, file_sha256, load_document, scan_corpus
-from .types import Citation, Document
+from .types import Block, Citation, Document
 
 __all__ = ["DocumentInfo", "prepare_index", "list_documents", "get_document", "document_html", "passage_html",
            "safe_filename", "add_document", "UPLOAD_TYPES"]
@@ -77,7 +77,10 @@ def get_document(source: str, settings: Settings | None = None) -> Document:
     docs = _handle(settings).documents
     if source not in docs:
         raise InputError(f"no indexed document named {source!r}")
-    return docs[source]
+    doc = docs[source]
+    if doc.blocks and isinstance(doc.blocks[0], dict):  # the index stores blocks as plain JSON objects
+        doc.blocks = [Block(**{**b, "section": tuple(b.get("section", ()))}) for b in doc.blocks]  # type: ignore
+    return doc
 
 
 def _table_html(doc: Document, k: int) -> str:
