@@ -86,7 +86,7 @@ def get_document(source: str, settings: Settings | None = None) -> Document:
 def _table_html(doc: Document, k: int) -> str:
     t = doc.tables[k]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in [t.row_header, *t.columns])
-    body = "".join("<tr><th scope='row'>" + html.escape(label) + "</th>"
+    body = "".join("<tr><th scope='row'>" + html.escape(label.split("|", 1)[-1]) + "</th>"
                    + "".join(f"<td>{html.escape(v)}</td>" for v in values) + "</tr>" for label, values in t.rows)
     note = " <small>(header cells corrected from corpus/corrections.json)</small>" if t.corrected else ""
     return (f"<div class='doc-table'><table><caption>{html.escape(t.caption)}{note}</caption>"
