@@ -130,24 +130,25 @@ def passage_html(citation: Citation, settings: Settings | None = None, context: 
         if s < 0:
             return f"<mark>{html.escape(quote)}</mark>"
         e = s + len(quote)
-    a = max(0, s - context)
-    b = min(len(text), e + context)
-    # start and end on word boundaries, and stay inside the quote's paragraph where it is long enough
-    para_start = text.rfind("\n\n", 0, s)
-    para_end = text.find("\n\n", e)
-    if para_start >= a:
-        a = para_start + 2
-    elif a > 0:
-        a = text.find(" ", a) + 1 or a
-    if para_end != -1 and para_end <= b:
-        b = para_end
-    elif b < len(text):
-        b = text.rfind(" ", e, b) if text.rfind(" ", e, b) > e else b
+    ps = text.rfind("\n\n", 0, s)
+    ps = 0 if ps < 0 else ps + 2
+    pe = text.find("\n\n", e)
+    pe = len(text) if pe < 0 else pe
+    if ps < s or pe > e:  # the paragraph holds more than the quote: show that paragraph around it
+        lo, hi = ps, pe
+    else:  # the quote is a whole block (a table record, a footnote): show the blocks beside it
+        lo, hi = 0, len(text)
+    a, b = max(lo, s - context), min(hi, e + context)
+    if a > lo:
+        a = text.find(" ", a, s) + 1 or a  # start and end on word boundaries
+    if b < hi:
+        cut = text.rfind(" ", e, b)
+        b = cut if cut > e else b
     before, after = text[a:s], text[e:b]
-    lead = "… " if a > 0 and text[a - 2:a] != "\n\n" else ""
-    tail = " …" if b < len(text) and text[b:b + 2] != "\n\n" else ""
+    lead = "… " if a > lo else ""
+    tail = " …" if b < hi else ""
     return (html.escape(lead + before) + f"<mark>{html.escape(quote)}</mark>" + html.escape(after + tail)
-            ).replace("\n\n", "<br>")
+            ).replace("\n\n", "<br><br>")
 
 
 _HIDDEN_OR_BAD = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
@@ -156,8 +157,8 @@ _HIDDEN_OR_BAD = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
 def safe_filename(name: str) -> str:
     """The base name an upload is saved under; InputError for hidden names, '..', odd characters or types.
 
-    Path parts are dropped ('../../etc/x.txt' -> 'x.txt' is refused, not rewritten: a name that tries to
-    leave the corpus folder is a mistake or an attack, either way not a document to keep)."""
+    A name with path parts ('../../etc/x.txt') is refused rather than rewritten to its base name: a name
+    that tries to leave the corpus folder is a mistake or an attack, either way not a document to keep."""
     raw = name or ""
     if "/" in raw or "\\" in raw or ".." in raw:
         raise InputError(f"file name {raw!r} is not allowed: it must be a plain name, not a path")
