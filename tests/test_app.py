@@ -65,11 +65,11 @@ def _reply(messages: list[dict]) -> str:
         return REWRITES.get(follow.group(1).strip() if follow else "", "")
     question = re.search(r"^Question: (.*)$", user, re.M).group(1)
     best, best_score = "", 0
-    for m in re.finditer(r"^\[(\d+)\] .*?row \d+ “([^”]+)” \(Area of cooperation\): yes \(✓\) for ([^;]+?)(?:;|\.$)",
-                         user, re.M):
+    for m in re.finditer(r"^\[(\d+)\] .*?row \d+ “([^”]+)” \(Area of cooperation\): (.*)$", user, re.M):
+        yes = re.search(r"yes \(✓\) for ([^;]+?)(?:;|\.$)", m.group(3))
         score = len(_words(m.group(2)) & _words(question))
-        if score > best_score:
-            best, best_score = f"Table 2 marks “{m.group(2)}” as yes (✓) for {m.group(3)} [{m.group(1)}].", score
+        if yes and score > best_score:
+            best, best_score = f"Table 2 marks “{m.group(2)}” as yes (✓) for {yes.group(1)} [{m.group(1)}].", score
     return best or "I cannot answer this from the documents."
 
 
