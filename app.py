@@ -77,6 +77,11 @@ a.cite {text-decoration: none; font-weight: 600; color: #b45309 !important; curs
 .doc .doc-table {overflow-x: auto;}
 .doc .doc-meta {color: var(--body-text-color-subdued);}
 #doc-view {max-height: 720px; overflow-y: auto;}
+table.doc-list {border-collapse: collapse; width: 100%; font-size: .9em;}
+table.doc-list th, table.doc-list td {border-bottom: 1px solid var(--border-color-primary); padding: 5px 8px;
+  text-align: left; vertical-align: top;}
+table.doc-list td.num {text-align: right;}
+table.doc-list code {font-size: .85em; word-break: break-all;}
 """
 
 # [n] links are plain anchors; this handler (page-wide, so it survives re-renders) scrolls the sources
@@ -276,8 +281,12 @@ def apply_settings(backend: str, base_url: str, model: str, api_key: str, top_k:
 # --------------------------------------------------------------------------- documents
 
 
-def _doc_rows():
-    return [[d.title, d.publisher, d.date, d.chunks, d.tables, d.source] for d in list_documents()]
+def _doc_rows() -> str:
+    rows = "".join(f"<tr><td>{html.escape(d.title)}</td><td>{html.escape(d.publisher)}</td><td>{html.escape(d.date)}"
+                   f"</td><td class='num'>{d.chunks}</td><td class='num'>{d.tables}</td>"
+                   f"<td><code>{html.escape(d.source)}</code></td></tr>" for d in list_documents())
+    return ("<table class='doc-list'><thead><tr><th>title</th><th>publisher</th><th>date</th><th>chunks</th>"
+            f"<th>tables</th><th>file</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _doc_choices():
@@ -341,8 +350,7 @@ def build() -> gr.Blocks:
                     sources = gr.HTML(_sources_panel([]), elem_id="sources")
         with gr.Tab("Documents"):
             gr.Markdown("What is indexed. Choose one to read it cleaned, with its tables as tables.")
-            docs = gr.Dataframe(headers=["title", "publisher", "date", "chunks", "tables", "file"],
-                                interactive=False, wrap=True, elem_id="doc-list")
+            docs = gr.HTML("", elem_id="doc-list")
             pick = gr.Dropdown(label="Read a document", choices=[], elem_id="doc-pick")
             view = gr.HTML(show_document(None), elem_id="doc-view")
             with gr.Accordion("Add a document (.txt, .md, .html, .pdf)", open=False):

@@ -58,6 +58,7 @@ _LEAD = re.compile(r"^\s*(?:(?:and|but|also|so|ok(?:ay)?|then|now|well)\b[\s,]*)
 _WHAT_ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(.+?)\s*\??\s*$", re.I)
 _REF = re.compile(r"\b(those|these|them|they|their|theirs|it|its|the same|that one|this one|the latter|the former)\b",
                   re.I)
+_STRONG_REF = re.compile(r"\b(those|these|them|the same|that one|this one|the latter|the former)\b", re.I)
 _PLURAL_REF = re.compile(r"\b(those|these|them|they)\b", re.I)
 _CAP = r"[A-Z][\w'’.-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'’.-]*)*"
 _LIST = re.compile(rf"{_CAP}(?:(?:,\s*(?:and\s+)?|\s+and\s+){_CAP})+")
@@ -70,7 +71,11 @@ def is_follow_up(question: str, history: list[Turn]) -> bool:
     """True when the question leans on the conversation (a leading 'and', 'what about', 'those', 'it')."""
     if not history:
         return False
-    return bool(_LEAD.match(question) or _WHAT_ABOUT.match(question) or _REF.search(question))
+    if _LEAD.match(question) or _WHAT_ABOUT.match(question) or _STRONG_REF.search(question):
+        return True
+    # "it", "its", "they": a follow-up only in a short question naming nothing of its own
+    # ("When was it signed?"), not in "How much did the EU pay Georgia under its SDP?"
+    return bool(_REF.search(question)) and not _proper_names(question) and len(question.split()) <= 10
 
 
 def _names_listed(answer: str) -> list[str]:

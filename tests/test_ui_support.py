@@ -47,6 +47,8 @@ def test_what_about_a_name_swaps_the_name():
 def test_standalone_questions_are_left_alone():
     assert not is_follow_up("Which SDPs cover space security?", [])
     assert not is_follow_up("When was the Strategic Compass adopted?", [SPACE_TURN])
+    assert not is_follow_up("How much did the EU pay Georgia under its SDP in 2031?", [SPACE_TURN])
+    assert is_follow_up("When was it signed?", [SPACE_TURN])
     rw = standalone_question("  When was the Strategic Compass adopted? ", [SPACE_TURN], llm="none")
     assert (rw.question, rw.rewritten) == ("When was the Strategic Compass adopted?", False)
 
