@@ -415,7 +415,9 @@ def main() -> None:
     demo = build()
     demo.queue(default_concurrency_limit=4)
     print(f"UI on http://{opts['server_name']}:{opts['server_port']}", flush=True)
-    demo.launch(**opts, share=False, ssr_mode=False, max_file_size=f"{settings.max_file_mb:g}mb",
+    # Gradio's own cap is looser than ours so that a file just over the limit gets our clear message;
+    # far larger files are stopped by Gradio before they are stored.
+    demo.launch(**opts, share=False, ssr_mode=False, max_file_size=f"{4 * settings.max_file_mb:g}mb",
                 css=CSS, head=HEAD, show_error=True, footer_links=["api"], quiet=False)
 
 
