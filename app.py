@@ -388,14 +388,16 @@ def build() -> gr.Blocks:
             echo, [msg, chatbot], chatbot, queue=False, api_visibility="private").then(
             respond, [msg, chatbot, turns, overrides], chat_out, concurrency_limit=1, concurrency_id="llm",
             api_visibility="private")
-        clear.click(new_conversation, None, [chatbot, sources, turns, md], queue=False)
+        clear.click(new_conversation, None, [chatbot, sources, turns, md], queue=False, api_visibility="undocumented")
         copy_btn.click(None, md, None, js="(x) => { if (x) navigator.clipboard.writeText(x); }")
-        chatbot.like(on_feedback, turns, feedback_note, queue=False)
-        demo.load(lambda: (_doc_rows(), gr.update(choices=_doc_choices())), None, [docs, pick], queue=False)
-        pick.change(show_document, pick, view, queue=False)
-        add_btn.click(upload, upl, [upl_status, docs, pick], concurrency_limit=1, concurrency_id="index")
+        chatbot.like(on_feedback, turns, feedback_note, queue=False, api_visibility="undocumented")
+        demo.load(lambda: (_doc_rows(), gr.update(choices=_doc_choices())), None, [docs, pick], queue=False,
+                  api_visibility="undocumented")
+        pick.change(show_document, pick, view, queue=False, api_visibility="undocumented")
+        add_btn.click(upload, upl, [upl_status, docs, pick], concurrency_limit=1, concurrency_id="index",
+                      api_visibility="undocumented")
         apply.click(apply_settings, [backend, base_url, model, api_key, top_k, overrides],
-                    [overrides, settings_status])
+                    [overrides, settings_status], api_visibility="undocumented")
         gr.api(ask, api_name="ask", concurrency_limit=1, concurrency_id="llm")
     return demo
 

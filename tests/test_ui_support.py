@@ -258,3 +258,19 @@ def test_app_refuses_to_start_exposed_without_credentials():
     r = subprocess.run([sys.executable, str(REPO / "app.py")], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("error: binding to 0.0.0.0")
+
+
+def test_thumbs_in_the_chat_append_to_the_feedback_file(tiny_settings, tmp_path, monkeypatch):
+    import gradio as gr
+
+    app = _import_app()
+    fb = tmp_path / "feedback.jsonl"
+    monkeypatch.setenv("ASSISTANT_FEEDBACK_FILE", str(fb))
+    a = answer("When was the Northern Fisheries Pact signed?", llm="none", corpus_dir=tiny_settings.corpus_dir,
+               index_dir=tiny_settings.index_dir)
+    turns = [{"asked": "and when was it signed?", "answer": a.to_dict()}]
+    note = app.on_feedback(turns, gr.LikeData(None, {"index": 1, "value": "...", "liked": False}))
+    assert "Q1" in note and "feedback.jsonl" in note
+    (line,) = [json.loads(x) for x in fb.read_text().splitlines()]
+    assert (line["rating"], line["asked"], line["question"]) == ("down", "and when was it signed?", a.question)
+    assert app.on_feedback(turns, gr.LikeData(None, {"index": 7, "value": "", "liked": True})) == ""
