@@ -77,6 +77,8 @@ a.cite {text-decoration: none; font-weight: 600; color: #b45309 !important; curs
 .doc .doc-table {overflow-x: auto;}
 .doc .doc-meta {color: var(--body-text-color-subdued);}
 #doc-view {max-height: 720px; overflow-y: auto;}
+@media (max-width: 720px) {#chat {height: 430px !important; min-height: 0 !important;}
+  #sources {max-height: none;}}
 table.doc-list {border-collapse: collapse; width: 100%; font-size: .9em;}
 table.doc-list th, table.doc-list td {border-bottom: 1px solid var(--border-color-primary); padding: 5px 8px;
   text-align: left; vertical-align: top;}

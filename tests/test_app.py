@@ -268,6 +268,7 @@ def test_browser_ask_click_marker_and_see_the_quote(app_url, chromium):
             page.goto(app_url)
             page.wait_for_selector("#question textarea", timeout=60_000)
             assert page.get_by_text(SPACE).first.is_visible()  # example questions on first load
+            page.screenshot(path=str(ARTIFACTS / "ui-first-load.png"))
             page.fill("#question textarea", SPACE)
             page.click("#ask-btn")
             page.wait_for_selector("#chat a.cite", timeout=120_000)
@@ -300,5 +301,6 @@ def test_browser_ask_click_marker_and_see_the_quote(app_url, chromium):
             page.wait_for_selector("#doc-view table caption", timeout=30_000)
             assert "Table 2" in page.inner_text("#doc-view")
             page.screenshot(path=str(ARTIFACTS / "ui-documents.png"), full_page=False)
+            page.locator("#doc-view .doc-table").nth(1).screenshot(path=str(ARTIFACTS / "ui-document-table.png"))
         finally:
             browser.close()
