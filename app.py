@@ -333,7 +333,8 @@ def build() -> gr.Blocks:
         with gr.Tab("Ask"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=340):
-                    chatbot = gr.Chatbot(label="Conversation", elem_id="chat", height=560, layout="panel",
+                    chatbot = gr.Chatbot(label="Conversation", show_label=False, elem_id="chat", height=560,
+                                         layout="panel",
                                          examples=[{"text": q} for q in EXAMPLES], buttons=["copy"],
                                          placeholder="Ask about the EU's security and defence partnerships, "
                                                      "or click an example.")

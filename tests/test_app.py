@@ -294,6 +294,12 @@ def test_browser_ask_click_marker_and_see_the_quote(app_url, chromium):
             assert "closest passages" in page.inner_text("#chat .abstain").lower()
             page.screenshot(path=str(ARTIFACTS / "ui-abstention.png"), full_page=True)
 
+            page.get_by_role("button", name="New conversation").click()
+            page.wait_for_selector("#chat a.cite", state="detached", timeout=10_000)
+            page.get_by_text("When did the EU and Japan sign their security and defence partnership?").click()
+            page.wait_for_selector("#chat .meta", timeout=120_000)  # the example was asked, not just filled in
+            assert "Q1: When did the EU and Japan sign" in page.inner_text("#sources")
+
             page.get_by_role("tab", name="Documents").click()
             page.wait_for_selector("#doc-list", timeout=10_000)
             page.click("#doc-pick input")
