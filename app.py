@@ -47,7 +47,7 @@ EXAMPLES = ["Which SDPs cover space security?",
             "When did the EU and Japan sign their security and defence partnership?",
             "What does the Strategic Compass say about partnerships with NATO?",
             "Which partners are listed in Table 1 of the in-depth analysis?"]
-WAITING = "<span class='pending'>Waiting for the model… (your place in the queue shows above)</span>"
+WAITING = "<span class='pending'>Waiting for the model… (your place in the queue: see “queue” in the corner)</span>"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 CSS = """

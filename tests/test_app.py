@@ -255,7 +255,7 @@ def chromium() -> str:
     return path
 
 
-def test_browser_ask_click_marker_and_see_the_quote(app_url, chromium):
+def test_browser_ask_click_marker_and_see_the_quote(app_url, chromium, fake_llm):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -299,6 +299,27 @@ def test_browser_ask_click_marker_and_see_the_quote(app_url, chromium):
             page.get_by_text("When did the EU and Japan sign their security and defence partnership?").click()
             page.wait_for_selector("#chat .meta", timeout=120_000)  # the example was asked, not just filled in
             assert "Q1: When did the EU and Japan sign" in page.inner_text("#sources")
+
+            # a second person asking while the first is answered sees their place in the queue
+            other = browser.new_page(viewport={"width": 1000, "height": 800})
+            other.goto(app_url)
+            other.wait_for_selector("#question textarea", timeout=60_000)
+            fake_llm.delay = 4.0
+            try:
+                page.fill("#question textarea", "Which SDPs cover maritime security?")
+                page.click("#ask-btn")
+                page.wait_for_timeout(700)
+                other.fill("#question textarea", "Which SDPs cover integrated border management?")
+                other.click("#ask-btn")
+                other.wait_for_function("document.querySelector('#chat').innerText.toLowerCase().includes('queue')",
+                                        timeout=10_000)
+                other.screenshot(path=str(ARTIFACTS / "ui-queued.png"))
+                other.wait_for_selector("#chat .meta", timeout=120_000)
+                assert "Moldova, Albania, North Macedonia" in other.inner_text("#chat")
+                assert "maritime" not in other.inner_text("#chat").lower()
+            finally:
+                fake_llm.delay = 1.0
+            page.wait_for_function("document.querySelectorAll('#chat .meta').length >= 2", timeout=120_000)
 
             page.get_by_role("tab", name="Documents").click()
             page.wait_for_selector("#doc-list", timeout=10_000)
