@@ -1,6 +1,9 @@
-"""Minimal Gradio UI over `assistant.stream_answer` (the full research UI is a separate issue).
+"""Gradio research UI: streamed cited answers with a sources panel, follow-ups, a document library with
+uploads, per-session settings, feedback, and an `/ask` API endpoint. UI only: the logic is in `assistant`.
 
-Offline: analytics off, no share link, binds 127.0.0.1 (GRADIO_SERVER_PORT, default 7860).
+Offline and safe by default: analytics and version checks off, no share link, binds 127.0.0.1 (port
+GRADIO_SERVER_PORT, default 7860). Another address (ASSISTANT_HOST or GRADIO_SERVER_NAME) needs
+ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD.  Run: `make run` or `.venv/bin/python app.py`.
 """
 
 from __future__ import annotations
@@ -10,69 +13,417 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import html  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Mapping  # noqa: E402
+
 import gradio as gr  # noqa: E402
 
-from assistant import AssistantError, Settings, stream_answer  # noqa: E402
-from assistant.answer import get_retriever  # noqa: E402
+from assistant import (  # noqa: E402
+    BACKEND_CHOICES,
+    TOP_K_RANGE,
+    AssistantError,
+    Citation,
+    Settings,
+    Turn,
+    add_document,
+    answer,
+    check_backend,
+    document_html,
+    get_document,
+    list_documents,
+    passage_html,
+    prepare_index,
+    record_feedback,
+    session_overrides,
+    standalone_question,
+    stream_answer,
+)
 
+TITLE = "EU security & defence partnerships — cited answers"
 EXAMPLES = ["Which SDPs cover space security?",
-            "When did the EU sign its security and defence partnership with Moldova?",
-            "What does the Strategic Compass say about partnerships with NATO?"]
+            "When did the EU and Japan sign their security and defence partnership?",
+            "What does the Strategic Compass say about partnerships with NATO?",
+            "Which partners are listed in Table 1 of the in-depth analysis?"]
+WAITING = "<span class='pending'>Waiting for the model… (your place in the queue: see “queue” in the corner)</span>"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+CSS = """
+.gradio-container {max-width: 1500px !important; margin: auto;}
+#sources {max-height: 640px; overflow-y: auto; padding: 4px 8px;}
+#sources .turn-q {font-weight: 600; margin: 10px 0 6px; color: var(--body-text-color-subdued);}
+#sources .src {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
+  margin: 0 0 10px; transition: box-shadow .3s, border-color .3s;}
+#sources .src.active {border-color: #d97706; box-shadow: 0 0 0 3px rgba(217,119,6,.35);}
+#sources .src-head {font-weight: 600;}
+#sources .src-n {color: #b45309; margin-right: 4px;}
+#sources .src-loc {font-size: .85em; color: var(--body-text-color-subdued); margin: 2px 0 6px;}
+#sources .src-ctx {font-size: .9em; line-height: 1.45; margin: 0; padding-left: 8px;
+  border-left: 3px solid var(--border-color-primary);}
+#sources mark {background: #fde68a; color: #111; padding: 0 1px;}
+#sources .closest {font-size: .85em; opacity: .85;}
+#sources .empty {color: var(--body-text-color-subdued);}
+a.cite {text-decoration: none; font-weight: 600; color: #b45309 !important; cursor: pointer;}
+.abstain {border-left: 4px solid #9ca3af; background: rgba(156,163,175,.14); padding: 6px 10px; border-radius: 6px;}
+.notice {font-size: .85em; color: #92400e;}
+.error-msg {border-left: 4px solid #dc2626; background: rgba(220,38,38,.08); padding: 6px 10px; border-radius: 6px;}
+.rewrite {font-size: .9em; color: var(--body-text-color-subdued); margin-bottom: 4px;}
+.meta {font-size: .8em; color: var(--body-text-color-subdued); margin-top: 6px;}
+.doc table {border-collapse: collapse; font-size: .85em; margin: 8px 0 16px;}
+.doc th, .doc td {border: 1px solid var(--border-color-primary); padding: 3px 6px; vertical-align: top;}
+.doc caption {font-weight: 600; text-align: left; padding: 4px 0;}
+.doc .doc-table {overflow-x: auto;}
+.doc .doc-meta {color: var(--body-text-color-subdued);}
+#doc-view {max-height: 720px; overflow-y: auto;}
+@media (max-width: 720px) {#chat {height: 430px !important; min-height: 0 !important;}
+  #sources {max-height: none;}}
+table.doc-list {border-collapse: collapse; width: 100%; font-size: .9em;}
+table.doc-list th, table.doc-list td {border-bottom: 1px solid var(--border-color-primary); padding: 5px 8px;
+  text-align: left; vertical-align: top;}
+table.doc-list td.num {text-align: right;}
+table.doc-list code {font-size: .85em; word-break: break-all;}
+"""
+
+# [n] links are plain anchors; this handler (page-wide, so it survives re-renders) scrolls the sources
+# panel to the cited source and outlines it instead of navigating.
+HEAD = """<script>
+document.addEventListener('click', function (ev) {
+  var a = ev.target && ev.target.closest ? ev.target.closest('a[href^="#src-"]') : null;
+  if (!a) return;
+  ev.preventDefault(); ev.stopPropagation();
+  var el = document.getElementById(a.getAttribute('href').slice(1));
+  if (!el) return;
+  document.querySelectorAll('#sources .src.active').forEach(function (x) { x.classList.remove('active'); });
+  el.classList.add('active');
+  el.scrollIntoView({behavior: 'smooth', block: 'nearest'});
+}, true);
+</script>"""
 
 
-def _sources_md(a) -> str:
-    if not a.citations:
-        return ""
-    lines = ["", "**Sources**"]
-    for c in a.citations:
-        lines.append(f"{c.n}. *{c.title}* — {c.locator}  \n> {c.quote}")
-    return "\n".join(lines)
+# --------------------------------------------------------------------------- launch options
 
 
-def respond(message: str, history: list):
-    """Stream the raw generation, then replace it with the checked, cited answer."""
-    shown = ""
+def launch_options(env: Mapping[str, str] = os.environ) -> dict:
+    """Host, port and auth from the environment; SystemExit with a one-line error if unsafe."""
+    host = (env.get("ASSISTANT_HOST") or env.get("GRADIO_SERVER_NAME") or "127.0.0.1").strip()
     try:
-        for ev in stream_answer(message):
+        port = int(env.get("GRADIO_SERVER_PORT") or 7860)
+    except ValueError:
+        raise SystemExit(f"error: GRADIO_SERVER_PORT must be a number, got {env.get('GRADIO_SERVER_PORT')!r}") from None
+    user, password = env.get("ASSISTANT_AUTH_USER", ""), env.get("ASSISTANT_AUTH_PASSWORD", "")
+    loopback = host in LOOPBACK or host.startswith("127.")
+    if not loopback and not (user and password):
+        raise SystemExit(f"error: binding to {host} exposes the assistant beyond this machine; set "
+                         "ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD (or bind to 127.0.0.1)")
+    return {"server_name": host, "server_port": port, "auth": (user, password) if user and password else None}
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _cite_links(text: str, turn: int) -> str:
+    return re.sub(r"\[(\d{1,2})\]", lambda m: f'<a class="cite" href="#src-{turn}-{m.group(1)}">[{m.group(1)}]</a>',
+                  text)
+
+
+def _answer_html(a: dict, turn: int, ttft: float | None) -> str:
+    body = _cite_links(a["text"], turn)
+    if a["abstained"]:
+        body = f"<div class='abstain'>\n\n{body}\n\n</div>"
+    parts = [body]
+    if a.get("notice"):
+        parts.append(f"<div class='notice'>ⓘ {html.escape(a['notice'])}</div>")
+    first = f" · first token {ttft:.1f} s" if ttft is not None else ""
+    who = "extractive (no LLM)" if a["backend"] == "none" else f"{a['backend']} · {a['model']}"
+    parts.append(f"<div class='meta'>answered by {html.escape(who)}{first} · {a['seconds']:.1f} s</div>")
+    return "\n\n".join(parts)
+
+
+def _turn_message(t: dict) -> str:
+    head = ""
+    if t.get("rewritten"):
+        head = f"<div class='rewrite'>Follow-up understood as: <b>{html.escape(t['question'])}</b></div>\n\n"
+    return head + t["html"]
+
+
+def _sources_block(a: dict, turn: int) -> str:
+    """Sources of one answer: title, file, locator and the quote marked in its context."""
+    out = []
+    for c in a["citations"]:
+        cit = Citation(**{k: c[k] for k in ("n", "source", "title", "locator", "quote", "chunk_id", "start", "end")})
+        out.append(f"<div class='src' id='src-{turn}-{c['n']}'><div class='src-head'><span class='src-n'>"
+                   f"[{c['n']}]</span>{html.escape(c['title'])}</div><div class='src-loc'>"
+                   f"{html.escape(c['locator'] or 'passage')} · {html.escape(c['source'])}</div>"
+                   f"<blockquote class='src-ctx'>{passage_html(cit)}</blockquote></div>")
+    if not out and a["abstained"]:
+        out.append("<div class='closest'>Not answered by the documents. Closest passages:<ul>"
+                   + "".join(f"<li><b>{html.escape(h['title'])}</b> — {html.escape(h['locator'])}</li>"
+                             for h in a.get("closest", [])) + "</ul></div>")
+    return "".join(out)
+
+
+def _sources_panel(turns: list[dict]) -> str:
+    if not turns:
+        return "<div class='empty'>Sources of each answer appear here; click a [n] marker to jump to one.</div>"
+    blocks = []
+    for i in range(len(turns), 0, -1):  # newest first
+        t = turns[i - 1]
+        blocks.append(f"<div class='turn' id='turn-{i}'><div class='turn-q'>Q{i}: {html.escape(t['question'])}</div>"
+                      f"{t['sources']}</div>")
+    return "".join(blocks)
+
+
+def _history(turns: list[dict]) -> list[dict]:
+    msgs = []
+    for t in turns:
+        msgs.append({"role": "user", "content": t["asked"]})
+        msgs.append({"role": "assistant", "content": _turn_message(t)})
+    return msgs
+
+
+# --------------------------------------------------------------------------- chat
+
+
+def echo(message: str, history: list) -> list:
+    """Show the question at once (the answer may wait in the queue)."""
+    if not (message or "").strip():
+        return history
+    return [*history, {"role": "user", "content": message}, {"role": "assistant", "content": WAITING}]
+
+
+def respond(message: str, history: list, turns: list[dict] | None, overrides: dict | None):
+    """Stream one answer: rewrite a follow-up, stream tokens, then the checked answer with its sources."""
+    turns = list(turns or [])
+    overrides = dict(overrides or {})
+    message = (message or "").strip()
+    base = _history(turns)
+    if not message:
+        yield base, _sources_panel(turns), turns, gr.skip(), ""
+        return
+    n = len(turns) + 1
+    t0 = time.perf_counter()
+    head = ""
+    try:
+        rw = standalone_question(message, [Turn(t["question"], t["answer"]["text"]) for t in turns], **overrides)
+        if rw.rewritten:
+            head = f"<div class='rewrite'>Follow-up understood as: <b>{html.escape(rw.question)}</b></div>\n\n"
+        user = {"role": "user", "content": message}
+        yield [*base, user, {"role": "assistant", "content": head + "<em>retrieving passages…</em>"}], \
+            gr.skip(), turns, gr.skip(), ""
+        shown, ttft, final = "", None, None
+        for ev in stream_answer(rw.question, **overrides):
             if ev.kind == "status":
-                yield f"_{ev.text}_"
+                msg = head + f"<em>{html.escape(ev.text)}</em>"
             elif ev.kind == "token":
+                if ttft is None:
+                    ttft = time.perf_counter() - t0
                 shown += ev.text
-                yield shown
-            elif ev.kind == "answer":
-                a = ev.answer
-                foot = f"\n\n<sub>{a.backend} {a.model} · {a.seconds:.1f} s</sub>"
-                notice = f"\n\n> ⚠ {a.notice}" if a.notice else ""
-                yield a.text + notice + "\n" + _sources_md(a) + foot
+                msg = head + html.escape(shown) + " ▌"
+            else:
+                final = ev.answer
+                break
+            yield [*base, user, {"role": "assistant", "content": msg}], gr.skip(), turns, gr.skip(), ""
     except AssistantError as e:
-        yield f"**Error:** {e}"
+        err = f"<div class='error-msg'>⚠ {html.escape(str(e))}</div>"
+        yield [*base, {"role": "user", "content": message}, {"role": "assistant", "content": head + err}], \
+            _sources_panel(turns), turns, gr.skip(), ""
+        return
+    assert final is not None
+    a = final.to_dict()
+    a["seconds"] = time.perf_counter() - t0  # what the user waited, rewrite included
+    a["closest"] = [{"title": h.chunk.title, "locator": h.chunk.locator or h.chunk.section} for h in final.hits[:3]]
+    turn = {"asked": message, "question": rw.question, "rewritten": rw.rewritten, "answer": a, "ttft": ttft,
+            "html": _answer_html(a, n, ttft), "sources": _sources_block(a, n),
+            "markdown": final.to_markdown()}
+    turns.append(turn)
+    yield _history(turns), _sources_panel(turns), turns, turn["markdown"], ""
 
 
 def ask(question: str) -> str:
-    """API endpoint /ask: answer Markdown with [n] markers followed by the numbered sources."""
-    from assistant import answer
-
+    """Answer Markdown with [n] markers followed by the numbered sources (API endpoint /ask)."""
     try:
-        return answer(question).to_markdown()
+        return _answer_for_api(question)
     except AssistantError as e:
         return f"Error: {e}"
 
 
+def _answer_for_api(question: str) -> str:
+    return answer(question).to_markdown()
+
+
+def new_conversation():
+    return [], _sources_panel([]), [], ""
+
+
+def on_feedback(turns: list[dict] | None, data: gr.LikeData) -> str:
+    turns = turns or []
+    idx = data.index if isinstance(data.index, int) else data.index[0]
+    k = (idx - 1) // 2
+    if not (0 <= k < len(turns)) or data.liked not in (True, False):
+        return ""
+    t = turns[k]
+    path = record_feedback(t["answer"], "up" if data.liked else "down", asked=t["asked"])
+    return f"Thanks — feedback on Q{k + 1} saved to `{path.name}`."
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def apply_settings(backend: str, base_url: str, model: str, api_key: str, top_k: float, current: dict | None):
+    try:
+        ov = session_overrides(backend, base_url, model, api_key, top_k)
+        status = check_backend(**ov)
+    except AssistantError as e:
+        return current or {}, f"⚠ {e} — settings not changed."
+    return ov, f"✓ {status} Sources per answer: {ov.get('top_k')}."
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def _doc_rows() -> str:
+    rows = "".join(f"<tr><td>{html.escape(d.title)}</td><td>{html.escape(d.publisher)}</td><td>{html.escape(d.date)}"
+                   f"</td><td class='num'>{d.chunks}</td><td class='num'>{d.tables}</td>"
+                   f"<td><code>{html.escape(d.source)}</code></td></tr>" for d in list_documents())
+    return ("<table class='doc-list'><thead><tr><th>title</th><th>publisher</th><th>date</th><th>chunks</th>"
+            f"<th>tables</th><th>file</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _doc_choices():
+    return [(d.title, d.source) for d in list_documents()]
+
+
+def show_document(source: str | None) -> str:
+    if not source:
+        return "<p class='empty'>Choose a document to read it here.</p>"
+    try:
+        return document_html(get_document(source))
+    except AssistantError as e:
+        return f"<div class='error-msg'>⚠ {html.escape(str(e))}</div>"
+
+
+def upload(file, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - Gradio's progress injection
+    if not file:
+        return "⚠ Choose a file first.", gr.skip(), gr.skip()
+    path = file if isinstance(file, str) else getattr(file, "name", str(file))
+    name = os.path.basename(str(path))
+    progress(0, desc=f"checking {name}")
+    try:
+        summary = add_document(path, name, progress=True)
+    except AssistantError as e:
+        return f"⚠ {e}", gr.skip(), gr.skip()
+    return (f"✓ Added **{name}** and updated the index: {summary.line()}. You can ask about it now.",
+            _doc_rows(), gr.update(choices=_doc_choices(), value=name))
+
+
+# --------------------------------------------------------------------------- layout
+
+
 def build() -> gr.Blocks:
-    with gr.Blocks(title="EU security & defence partnerships — cited answers") as demo:
-        gr.Markdown("## EU security & defence partnerships — cited answers\nEvery sentence is backed by a quote "
-                    "from the documents, or the assistant says the documents don't say.")
-        gr.ChatInterface(respond, examples=EXAMPLES, api_name="chat")
-        with gr.Row(visible=False):
-            q, out = gr.Textbox(), gr.Markdown()
-            gr.Button().click(ask, q, out, api_name="ask")
+    """The whole UI (no launch)."""
+    defaults = Settings.load()
+    with gr.Blocks(title=TITLE, fill_width=True) as demo:
+        turns = gr.State([])
+        overrides = gr.State({})
+        gr.Markdown(f"## {TITLE}\nEvery sentence is backed by a quote from the indexed documents, or the "
+                    "assistant says the documents don't say. Follow-up questions are understood from the "
+                    "conversation.")
+        with gr.Tab("Ask"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=340):
+                    chatbot = gr.Chatbot(label="Conversation", show_label=False, elem_id="chat", height=560,
+                                         layout="panel",
+                                         examples=[{"text": q} for q in EXAMPLES], buttons=["copy"],
+                                         placeholder="Ask about the EU's security and defence partnerships, "
+                                                     "or click an example.")
+                    with gr.Row():
+                        msg = gr.Textbox(show_label=False, placeholder="Ask a question…", scale=5, elem_id="question",
+                                         max_lines=4, submit_btn=False)
+                        send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask-btn")
+                    with gr.Row():
+                        clear = gr.Button("New conversation", size="sm")
+                        copy_btn = gr.Button("Copy answer as Markdown", size="sm", elem_id="copy-md")
+                    feedback_note = gr.Markdown("")
+                    with gr.Accordion("Last answer as Markdown (with sources)", open=False):
+                        md = gr.Textbox(show_label=False, lines=6, buttons=["copy"], elem_id="answer-md")
+                with gr.Column(scale=2, min_width=300):
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(_sources_panel([]), elem_id="sources")
+        with gr.Tab("Documents"):
+            gr.Markdown("What is indexed. Choose one to read it cleaned, with its tables as tables.")
+            docs = gr.HTML("", elem_id="doc-list")
+            pick = gr.Dropdown(label="Read a document", choices=[], elem_id="doc-pick")
+            view = gr.HTML(show_document(None), elem_id="doc-view")
+            with gr.Accordion("Add a document (.txt, .md, .html, .pdf)", open=False):
+                upl = gr.File(label=f"Document (up to {defaults.max_file_mb:g} MB)", file_count="single",
+                              file_types=[".txt", ".md", ".html", ".pdf"], elem_id="upload")
+                add_btn = gr.Button("Add to the library and index it", variant="primary")
+                upl_status = gr.Markdown("")
+        with gr.Tab("Settings"):
+            gr.Markdown("Applies to your session only.")
+            backend = gr.Radio([(label, value) for label, value in BACKEND_CHOICES], value=defaults.llm,
+                               label="Answer with")
+            with gr.Row():
+                base_url = gr.Textbox(label="Server address (OpenAI-compatible or Ollama)",
+                                      value=defaults.llm_base_url, placeholder="http://127.0.0.1:8000/v1")
+                model = gr.Textbox(label="Model name (servers only)", value=defaults.llm_model)
+                api_key = gr.Textbox(label="API key (if the server needs one)", type="password",
+                                     value="")
+            top_k = gr.Slider(TOP_K_RANGE[0], TOP_K_RANGE[1], value=min(defaults.top_k, TOP_K_RANGE[1]), step=1,
+                              label="Sources given to the model")
+            apply = gr.Button("Apply and check", variant="primary")
+            settings_status = gr.Markdown("")
+
+        chat_out = [chatbot, sources, turns, md, msg]
+        for i, trigger in enumerate((msg.submit, send.click)):
+            # one local generation at a time (2 cores); waiting users see their place in the queue.
+            # The first one is the API's streamed chat: client.submit(question, history, api_name="/chat")
+            trigger(echo, [msg, chatbot], chatbot, queue=False, api_visibility="private").then(
+                respond, [msg, chatbot, turns, overrides], chat_out, concurrency_limit=1, concurrency_id="llm",
+                api_name="chat" if i == 0 else None, api_visibility="public" if i == 0 else "private")
+
+        def pick_example(ev: gr.SelectData):
+            return ev.value["text"]
+
+        chatbot.example_select(pick_example, None, msg, queue=False, api_visibility="private").then(
+            echo, [msg, chatbot], chatbot, queue=False, api_visibility="private").then(
+            respond, [msg, chatbot, turns, overrides], chat_out, concurrency_limit=1, concurrency_id="llm",
+            api_visibility="private")
+        clear.click(new_conversation, None, [chatbot, sources, turns, md], queue=False, api_visibility="undocumented")
+        copy_btn.click(None, md, None, js="(x) => { if (x) navigator.clipboard.writeText(x); }")
+        chatbot.like(on_feedback, turns, feedback_note, queue=False, api_visibility="undocumented")
+        demo.load(lambda: (_doc_rows(), gr.update(choices=_doc_choices())), None, [docs, pick], queue=False,
+                  api_visibility="undocumented")
+        pick.change(show_document, pick, view, queue=False, api_visibility="undocumented")
+        add_btn.click(upload, upl, [upl_status, docs, pick], concurrency_limit=1, concurrency_id="index",
+                      api_visibility="undocumented")
+        apply.click(apply_settings, [backend, base_url, model, api_key, top_k, overrides],
+                    [overrides, settings_status], api_visibility="undocumented")
+        gr.api(ask, api_name="ask", concurrency_limit=1, concurrency_id="llm")
     return demo
 
 
 def main() -> None:
-    get_retriever(Settings.load(), progress=True)  # builds the index with a progress bar if missing
-    port = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
-    build().queue(default_concurrency_limit=4).launch(server_name="127.0.0.1", server_port=port, share=False)
+    try:
+        opts = launch_options()
+    except SystemExit as e:
+        print(e, file=sys.stderr)
+        raise SystemExit(2) from None
+    settings = Settings.load()
+    try:
+        prepare_index(settings, progress=True)  # builds the index with a progress bar if missing
+    except AssistantError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+    demo = build()
+    demo.queue(default_concurrency_limit=4)
+    print(f"UI on http://{opts['server_name']}:{opts['server_port']}", flush=True)
+    # Gradio's own cap is looser than ours so that a file just over the limit gets our clear message;
+    # far larger files are stopped by Gradio before they are stored.
+    demo.launch(**opts, share=False, ssr_mode=False, max_file_size=f"{4 * settings.max_file_mb:g}mb",
+                css=CSS, head=HEAD, show_error=True, footer_links=["api"], quiet=False)
 
 
 if __name__ == "__main__":
