@@ -19,7 +19,7 @@ from .generate import get_generator
 from .indexer import ensure_index
 from .prompts import CANNOT_ANSWER, SEND_BACK, SYSTEM_PROMPT, user_prompt
 from .retrieve import Retriever
-from .text import content_tokens, fold, sentence_spans
+from .text import content_tokens, fold, label_share, sentence_spans
 from .types import Answer, Hit
 
 __all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "validate_question", "get_retriever"]
@@ -191,7 +191,7 @@ def _scored_sentences(question: str, evidence: list[Evidence], idf=None) -> list
 
 def _extractive(question: str, evidence: list[Evidence], idf=None) -> str:
     """Best evidence sentences, verbatim, each with its marker (the 'none' backend)."""
-    lookup = _table_lookup(question, evidence)
+    lookup = _table_lookup(question, evidence, idf)
     if lookup:
         return lookup
     picked = [x for x in _scored_sentences(question, evidence, idf) if x[0] >= SUPPLEMENT_MIN_OVERLAP][:2]
@@ -221,7 +221,7 @@ FALLBACK_NOTICE = ("The generated answer was not supported by the documents; "
                    "showing the passage that answers the question instead.")
 
 
-def _table_lookup(question: str, evidence: list[Evidence]) -> str:
+def _table_lookup(question: str, evidence: list[Evidence], idf=None) -> str:
     """For a which/who question that names a table row: that row's included items, cited (else '')."""
     if not ASKS_FOR_NAMES.search(question):
         return ""
@@ -231,8 +231,7 @@ def _table_lookup(question: str, evidence: list[Evidence]) -> str:
         if e.chunk.kind != "table_row":
             continue
         label = e.chunk.locator.split(": ", 1)[-1]
-        words = set(content_tokens(label))
-        if not words or len(words & q) / len(words) < 0.6:
+        if label_share(label, q, idf) < 0.6:
             continue
         wanted = r"(?:no \(✗\)|not marked \(blank\))" if negated else r"(?:yes \(✓\)|marked \(x\))"
         m = re.search(rf"({wanted} for [^;]+?)(?=;|\.$)", e.chunk.text)
@@ -286,7 +285,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     q = validate_question(question, settings)
     retriever = get_retriever(settings)
     hits = retriever.search(q, settings.candidates)
-    evidence = select_evidence(q, hits, settings.top_k, settings.evidence_words)
+    evidence = select_evidence(q, hits, settings.top_k, settings.evidence_words, retriever.idf)
     generator = get_generator(settings)
     if generator is None:
         raw = _extractive(q, evidence, retriever.idf)
@@ -303,7 +302,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
             pieces.append(piece)
             yield StreamEvent("token", piece)
         first = check_answer("".join(pieces), evidence, q)
-        if not first.citations and not first.refused and not _table_lookup(q, evidence) \
+        if not first.citations and not first.refused and not _table_lookup(q, evidence, retriever.idf) \
                 and not _supplement(q, "", evidence, idf=retriever.idf, minimum=FALLBACK_MIN_OVERLAP):
             # Send the answer back once. The conversation prefix is unchanged, so llama.cpp reuses its
             # cache and only the feedback and the new answer cost time.
@@ -327,7 +326,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
         # The model found nothing it could support: a table row the question names, or failing that (and
         # only if the model did not say the sources lack the answer) the evidence sentence that matches
         # the question best, answers verbatim and is checked like any answer.
-        fallback = _table_lookup(q, evidence) or ("" if checked.refused else _supplement(
+        fallback = _table_lookup(q, evidence, retriever.idf) or ("" if checked.refused else _supplement(
             q, "", evidence, idf=retriever.idf, minimum=FALLBACK_MIN_OVERLAP))
         if fallback:
             raw = fallback

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .text import content_tokens, sentence_spans
+from .text import content_tokens, label_share, sentence_spans
 from .types import Chunk, Hit
 
 __all__ = ["Evidence", "select_evidence"]
@@ -46,13 +46,13 @@ def _best_window(chunk: Chunk, q: set[str], budget: int) -> str:
 MAX_UNNAMED_ROWS = 2  # rows per table the question does not name that may enter the evidence
 
 
-def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int) -> list[Evidence]:
-    """Up to top_k non-overlapping hits, best first, within a total word budget."""
+def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int, idf=None) -> list[Evidence]:
+    """Up to top_k non-overlapping hits, best first, within a total word budget (`idf` weighs which
+    table labels the question names)."""
     q = set(content_tokens(question))
 
     def names_label(h: Hit) -> bool:
-        label = set(content_tokens(h.chunk.locator.split(": ", 1)[-1]))
-        return bool(label) and len(label & q) / len(label) >= 0.5
+        return label_share(h.chunk.locator.split(": ", 1)[-1], q, idf) >= 0.5
 
     # A column record (every row's mark for one column) is long; it helps only when the question is
     # about that column and no row record the question names is at hand.

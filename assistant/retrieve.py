@@ -8,7 +8,7 @@ import threading
 
 from .embed import Embedder
 from .store import IndexHandle
-from .text import content_tokens, expand_acronyms, find_acronyms
+from .text import content_tokens, expand_acronyms, find_acronyms, label_share
 from .types import Chunk, Hit
 
 __all__ = ["Retriever", "RRF_K"]
@@ -105,9 +105,9 @@ class Retriever:
         q = set(content_tokens(question))
         for h in hits.values():
             if h.chunk.kind in ("table_row", "table_column"):
-                label = set(content_tokens(h.chunk.locator.split(": ", 1)[-1]))
-                if label and len(label & q) / len(label) >= 0.5:
-                    h.score += len(label & q) / len(label) / (RRF_K + 1)
+                share = label_share(h.chunk.locator.split(": ", 1)[-1], q, self.idf)
+                if share >= 0.5:
+                    h.score += share / (RRF_K + 1)
         # A question that names a document ("according to the EUISS brief") prefers that document.
         named_docs = {src: len(cues & q) for src, cues in self._doc_cues.items() if cues & q}
         if named_docs and len(named_docs) < len(self._doc_cues):

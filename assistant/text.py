@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["sentence_spans", "tokens", "content_tokens", "STOPWORDS", "fold"]
+__all__ = ["sentence_spans", "tokens", "content_tokens", "STOPWORDS", "fold", "label_share"]
 
 _ABBREV = re.compile(r"\b(e\.g|i\.e|etc|cf|pp?|No|Art|Dr|Mr|Ms|vs|Vol|op|cit|al|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|"
                      r"Sept|Oct|Nov|Dec|[A-Z])\.$")
@@ -115,3 +115,14 @@ def expand_acronyms(question: str, acronyms: dict[str, str]) -> str:
         if exp and fold(exp) not in fold(question) and exp not in extra:
             extra.append(exp)
     return f"{question} ({'; '.join(extra)})" if extra else question
+
+
+def label_share(label: str, question_tokens: set[str], idf=None) -> float:
+    """Share of a table label's words that the question uses, each weighted by its rarity when `idf` is
+    given: 'Space security and defence' is named by a question about space, not by every question that
+    says 'security and defence'."""
+    words = set(content_tokens(label))
+    if not words:
+        return 0.0
+    weight = {w: (idf(w) if idf else 1.0) for w in words}
+    return sum(v for w, v in weight.items() if w in question_tokens) / (sum(weight.values()) or 1.0)

@@ -124,3 +124,18 @@ def test_rows_of_one_table_the_question_does_not_name_cannot_crowd_out_prose(ret
     assert sum(h.chunk.kind == "table_row" for h in hits[:5]) > MAX_UNNAMED_ROWS  # the case exists
     assert all(v <= MAX_UNNAMED_ROWS for v in by_table.values()), by_table
     assert any(e.chunk.kind == "text" for e in evidence)
+
+
+def test_a_table_label_is_named_by_its_rare_words_not_by_common_ones(retriever):
+    """'Space security and defence' is named by a question about space, not by every question saying
+    'security and defence' (which is half the corpus)."""
+    from assistant.text import label_share
+
+    label = "Space security and defence"
+    generic = set(tokens("Who signs a security and defence partnership?"))
+    specific = set(tokens("Which SDPs cover space security?"))
+    assert label_share(label, generic) >= 0.6  # by word count alone it would look named
+    assert label_share(label, generic, retriever.idf) < 0.5
+    assert label_share(label, specific, retriever.idf) >= 0.6  # the table-lookup threshold
+    top = retriever.search("Who signs a security and defence partnership?", 30)[:3]
+    assert not any(h.chunk.locator.endswith(label) for h in top)
