@@ -413,7 +413,9 @@ def main() -> None:
         raise SystemExit(2) from None
     settings = Settings.load()
     try:
-        prepare_index(settings, progress=True)  # builds the index with a progress bar if missing
+        summary = prepare_index(settings, progress=True)  # built if missing, refreshed if corpus/ or code changed
+        if summary is not None:
+            print(summary.line(), flush=True)
     except AssistantError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import store
 from .config import Settings
-from .errors import CorpusError, InputError
+from .errors import CorpusError, IndexLockedError, InputError
 from .indexer import IndexSummary, build_index, ensure_index
 from .ingest import SUPPORTED, file_sha256, load_document, scan_corpus
 from .types import Block, Citation, Document
@@ -41,12 +41,21 @@ class DocumentInfo:
     tables: int
 
 
-def prepare_index(settings: Settings | None = None, progress: bool = True) -> None:
-    """Build the index (with a progress bar) if there is none yet."""
+def prepare_index(settings: Settings | None = None, progress: bool = True) -> IndexSummary | None:
+    """Bring the index up to date with corpus/ (with a progress bar): built if missing, changed documents
+    re-embedded, rebuilt after a change of embedding model or chunking; a no-op in ~0.1 s when nothing
+    changed. If another process is writing the index, answer from the current one (None)."""
     settings = settings or Settings.load()
     if not settings.corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {settings.corpus_dir}")
-    ensure_index(settings, progress=progress)
+    if store.current_build(settings.index_dir) is None:
+        ensure_index(settings, progress=progress)
+        return None
+    try:
+        return build_index(settings, progress=progress)
+    except IndexLockedError as e:
+        print(f"note: {e}; answering from the current index meanwhile")
+        return None
 
 
 def _handle(settings: Settings) -> store.IndexHandle:

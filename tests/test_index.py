@@ -251,3 +251,15 @@ def test_killed_build_leaves_the_previous_build_active(built):
     assert summary.up_to_date
     build_index(built, rebuild=True)
     assert not list(built.index_dir.glob("build-*.partial"))
+
+
+def test_app_start_brings_an_existing_index_up_to_date(built):
+    """`make run` on an old index: a changed document is re-embedded before the UI serves answers."""
+    from assistant.library import prepare_index
+
+    assert prepare_index(built, progress=False).up_to_date
+    path = built.corpus_dir / "patrols.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nThe harbour has 12 patrol boats.\n", encoding="utf-8")
+    summary = prepare_index(built, progress=False)
+    assert summary.embedded_documents == 1 and summary.reused_documents == 2
+    assert any("12 patrol boats" in c.text for c in open_index(built.index_dir).chunks())
