@@ -97,12 +97,33 @@ def support(claim: str, source_text: str, question: str) -> float:
                 return 0.0  # figures must come from the source, as whole numbers ("3" is not in "2023")
         elif name not in src_fold and not (name in acronyms and name in fold(question)):
             return 0.0  # a name the source lacks; only acronyms (domain vocabulary) may come from the question
+    if _figure_of_another(claim, source_text):
+        return 0.0
     for word in _ORDINALS & set(tokens(claim)):
         if word not in set(tokens(source_text)):
             return 0.0  # "the seventh partner": an ordinal the source does not state
     if not (a & p) - q and (a - q):  # says something, but nothing of it from the source
         return 0.0
     return len(a & (p | q)) / len(a)
+
+
+def _figure_of_another(claim: str, source_text: str) -> bool:
+    """True if a figure of the claim appears in the source only in sentences about someone else: they
+    name others and none of the claim's names ('the UK partnership was signed in 1994' quoting 'As for
+    Norway, the Economic Area Agreement of 1994'). Only names the source itself uses elsewhere count: an
+    acronym of the claim ('FPA') may stand for words of the source."""
+    names = _names(claim)
+    src = fold(source_text)
+    words = {n for n in names if not n[0].isdigit() and n in src}
+    if not words:
+        return False
+    sentences = [source_text[a:b] for a, b in sentence_spans(source_text)]
+    for fig in (n for n in names if n[0].isdigit() and len(n) >= 2):
+        pattern = re.compile(rf"(?<![\d.,/]){re.escape(fig)}(?![\d])")
+        holding = [_names(s) for s in sentences if pattern.search(fold(s))]
+        if holding and all(not (h & words) and (h - names) - {fig} for h in holding):
+            return True
+    return False
 
 
 def best_quote(claim: str, chunk_text: str) -> tuple[int, int]:

@@ -269,3 +269,13 @@ def test_coverage_matches_word_forms_but_not_different_words():
     ev = [Evidence(1, Hit(c, 0.1), c.text)]
     assert _cov("Is a Korean unit participating in EUNAVFOR Atalanta?", ev)[0] == 1.0
     assert _cov("Which partnerships cover Atalanta?", ev)[0] < 1.0  # 'partner...' is not 'participation'
+
+
+def test_a_figure_that_belongs_to_another_partner_does_not_support_the_claim():
+    """The section is about the UK and Norway; 1994 belongs to Norway's EEA agreement, not to the UK."""
+    source = ("3.2 The EU's relations with the United Kingdom and Norway. As for Norway, the Economic Area "
+              "Agreement of 1994, plus a series of other bilateral agreements, make it one of the EU's closest "
+              "partners.")
+    q = "On what date was the EU–United Kingdom security and defence partnership signed?"
+    assert support("The EU–United Kingdom partnership was signed in 1994.", source, q) == 0.0
+    assert support("Norway's Economic Area Agreement dates from 1994.", source, q) > 0.7
