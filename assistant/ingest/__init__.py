@@ -61,9 +61,9 @@ def _guess_title(raw: str, path: Path) -> str:
 
 
 def load_document(path: Path, meta: dict | None = None, corrections: list[dict] | None = None,
-                  max_bytes: int | None = None) -> Document:
-    """Read and clean one file."""
-    raw, html_title = read_file(path, max_bytes=max_bytes)
+                  max_bytes: int | None = None, notes: list[str] | None = None) -> Document:
+    """Read and clean one file; what had to be repaired or removed is appended to `notes`."""
+    raw, html_title = read_file(path, max_bytes=max_bytes, notes=notes)
     meta = meta or {}
     title = meta.get("title") or html_title or _guess_title(raw, path)
     blocks, tables, _ = clean_blocks(raw, title, corrections)
@@ -81,9 +81,10 @@ def load_document(path: Path, meta: dict | None = None, corrections: list[dict] 
     )
 
 
-def load_corpus(corpus_dir: Path, max_bytes: int | None = None,
-                only: set[str] | None = None) -> tuple[list[Document], list[Skipped]]:
-    """Load every supported document; bad or duplicate files are skipped with a reason."""
+def load_corpus(corpus_dir: Path, max_bytes: int | None = None, only: set[str] | None = None,
+                notes: list[Skipped] | None = None) -> tuple[list[Document], list[Skipped]]:
+    """Load every supported document; bad or duplicate files are skipped with a reason. Files read with a
+    repair (not UTF-8, scripts removed) are appended to `notes`, one entry per file."""
     files = scan_corpus(corpus_dir)
     meta = _metadata(corpus_dir)
     corrections = load_corrections(corpus_dir)
@@ -99,8 +100,14 @@ def load_corpus(corpus_dir: Path, max_bytes: int | None = None,
                 skipped.append(Skipped(path.name, f"duplicate of {seen[digest]}"))
                 continue
             seen[digest] = path.name
-            docs.append(load_document(path, meta.get(path.name), corrections.get(path.name), max_bytes))
+            said: list[str] = []
+            docs.append(load_document(path, meta.get(path.name), corrections.get(path.name), max_bytes, said))
+            if said and notes is not None:
+                notes.append(Skipped(path.name, "; ".join(said)))
         except CorpusError as e:
-            skipped.append(Skipped(path.name, str(e)))
+            skipped.append(Skipped(path.name, str(e).removeprefix(f"{path.name}: ")))
             log.warning("skipped %s", e)
+        except Exception as e:  # a parser tripping on a hostile file must not stop the other documents
+            skipped.append(Skipped(path.name, f"could not be read ({type(e).__name__}: {e})"[:300]))
+            log.warning("skipped %s: %s", path.name, e)
     return docs, skipped
