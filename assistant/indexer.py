@@ -111,8 +111,15 @@ def build_index(settings: Settings | None = None, rebuild: bool = False, progres
                                 handled=[Skipped(**s) for s in m.get("handled", [])], location=location)
         reusable = old is not None and not rebuild and _same_shape(old_fp, fp)
         handled: list[Skipped] = []
+        reuse = old.documents if (old is not None and reusable) else None  # unchanged files: cleaned already
         docs, skipped = load_corpus(settings.corpus_dir, max_bytes=int(settings.max_file_mb * 1e6),
-                                    notes=handled)
+                                    notes=handled, reuse=reuse)
+        if reuse:
+            read_again = {h.source for h in handled}
+            handled += [Skipped(**h) for h in old.manifest.get("handled", [])  # type: ignore[union-attr]
+                        if h["source"] in reuse and h["source"] not in read_again
+                        and any(d.source == h["source"] and d is reuse[h["source"]] for d in docs)]
+            handled.sort(key=lambda h: h.source)
         if not docs:
             raise CorpusError(f"no readable documents in {settings.corpus_dir}: "
                               + "; ".join(f"{s.source} ({s.reason})" for s in skipped))

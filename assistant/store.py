@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import IndexError_, IndexLockedError
-from .types import Chunk, Document, Table
+from .types import Block, Chunk, Document, Table
 
 __all__ = ["IndexHandle", "ServerBuild", "write_lock", "current_build", "open_index", "write_build", "list_builds",
            "LEASE_SECONDS"]
@@ -137,7 +137,9 @@ def _load_documents(raw_docs: list[dict]) -> dict[str, Document]:
     for d in raw_docs:
         tables = [Table(**{**t, "rows": [tuple(r) for r in t["rows"]], "section": tuple(t["section"])})
                   for t in d.pop("tables")]
-        out[d["source"]] = Document(**d, tables=tables)
+        blocks = [Block(**{**b, "section": tuple(b["section"])}) for b in d.pop("blocks")]
+        spans = [tuple(sp) for sp in d.pop("spans")]
+        out[d["source"]] = Document(**d, tables=tables, blocks=blocks, spans=spans)
     return out
 
 

@@ -144,6 +144,45 @@ class CachedEmbedder:
         os.replace(tmp, self.path)
 
 
+class HashedEmbedder(CachedEmbedder):
+    """A stand-in when MiniLM would take too long (2 shared cores: ~5-200 texts/s): word unigrams and bigrams
+    hashed into 384 signed dimensions, L2-normalised. Different texts get different vectors, so the store and
+    the retrieval do the same work; semantic quality is not what is measured. Queries use the same hashing."""
+
+    def __init__(self) -> None:
+        from assistant.embed import get_embedder
+
+        self.real = get_embedder()
+        self.name = self.real.name
+        self.embed_seconds = 0.0
+        self.embedded = 0
+
+    @staticmethod
+    def _vec(text: str) -> np.ndarray:
+        words = re.findall(r"\w+", text.lower())
+        v = np.zeros(384, dtype=np.float32)
+        for feat in words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]:
+            h = int.from_bytes(hashlib.blake2b(feat.encode(), digest_size=8).digest(), "little")
+            v[h % 384] += 1.0 if (h >> 20) & 1 else -1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def embed(self, texts, batch_size: int = 32, progress=None):
+        t0 = time.perf_counter()
+        out = [self._vec(t) for t in texts]
+        self.embed_seconds += time.perf_counter() - t0
+        self.embedded += len(texts)
+        if progress:
+            progress(len(texts))
+        return out
+
+    def embed_query(self, text: str):
+        return self._vec(text).tolist()
+
+    def save(self) -> None:
+        pass
+
+
 # --------------------------------------------------------------------------- one (size, mode) in a worker
 
 
@@ -159,7 +198,7 @@ def pct(xs: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
-def worker(factor: int, mode: str, chroma_url: str, work: Path, queries: int) -> dict:
+def worker(factor: int, mode: str, chroma_url: str, work: Path, queries: int, embedder: str) -> dict:
     import assistant.indexer as indexer
     from assistant import Settings, build_index
     from assistant.retrieve import Retriever
@@ -168,7 +207,7 @@ def worker(factor: int, mode: str, chroma_url: str, work: Path, queries: int) ->
     corpus_src = make_corpus(factor)
     corpus = work / "corpus"  # a private copy: the incremental step edits one file
     shutil.copytree(corpus_src, corpus)
-    emb = CachedEmbedder(CACHE / "vectors.npz")
+    emb = CachedEmbedder(CACHE / "vectors.npz") if embedder == "minilm" else HashedEmbedder()
     indexer.get_embedder = lambda: emb  # build_index embeds through the cache
     kw = dict(corpus_dir=corpus, index_dir=work / "index", llm="none")
     if mode == "server":
@@ -195,7 +234,7 @@ def worker(factor: int, mode: str, chroma_url: str, work: Path, queries: int) ->
     gold = [json.loads(line)["question"] for line in (ROOT / "eval" / "gold.jsonl").read_text().splitlines()
             if line.strip()][:queries]
     t0 = time.perf_counter()
-    retriever = Retriever(open_index(settings), emb.real)
+    retriever = Retriever(open_index(settings), emb)
     retriever.search(gold[0], settings.candidates)
     open_s = time.perf_counter() - t0
     lat, dense, lexical = [], [], []
@@ -206,7 +245,7 @@ def worker(factor: int, mode: str, chroma_url: str, work: Path, queries: int) ->
     # where the time goes: the dense query and BM25 alone (query vector computed outside)
     from assistant.text import content_tokens
 
-    vec = emb.real.embed_query(gold[1])
+    vec = emb.embed_query(gold[1])
     for q in gold[:20]:
         t0 = time.perf_counter()
         retriever.index.query(vec, settings.candidates)
@@ -220,13 +259,13 @@ def worker(factor: int, mode: str, chroma_url: str, work: Path, queries: int) ->
             "one_changed_doc_embed_s": emb.embed_seconds, "size_mb": size / 1e6,
             "open_s": open_s, "p50_ms": pct(lat, 0.5) * 1000, "p95_ms": pct(lat, 0.95) * 1000,
             "dense_p50_ms": pct(dense, 0.5) * 1000, "bm25_p50_ms": pct(lexical, 0.5) * 1000,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "embedder": embedder}
 
 
 # --------------------------------------------------------------------------- the driver
 
 
-def run(factors: list[int], modes: list[str], queries: int) -> list[dict]:
+def run(factors: list[int], modes: list[str], queries: int, embedders: dict[int, str]) -> list[dict]:
     sys.path.insert(0, str(ROOT / "tests"))
     from test_server_mode import start_chroma  # the same launcher the tests use
 
@@ -247,7 +286,7 @@ def run(factors: list[int], modes: list[str], queries: int) -> list[dict]:
                 server, url = start_chroma(work / "chroma-db")
             try:
                 r = subprocess.run([sys.executable, __file__, "--worker", str(factor), mode, url, str(work),
-                                    str(queries)], capture_output=True, text=True, cwd=ROOT)
+                                    str(queries), embedders[factor]], capture_output=True, text=True, cwd=ROOT)
                 if r.returncode != 0:
                     raise RuntimeError(f"worker {factor}x {mode} failed:\n{r.stderr[-3000:]}")
                 row = json.loads(r.stdout.strip().splitlines()[-1])
@@ -272,23 +311,27 @@ def print_row(r: dict) -> None:
     print(f"{r['factor']:>4}x {r['mode']:<9}{r['documents']:>6}{r['chunks']:>8}{r['build_s']:>9.1f}"
           f"{r['embed_s']:>9.1f}{r['one_changed_doc_s']:>9.1f}{r['size_mb']:>9.0f}{r['open_s']:>8.1f}"
           f"{r['p50_ms']:>8.0f}{r['p95_ms']:>8.0f}{r['dense_p50_ms']:>7.1f}{r['bm25_p50_ms']:>7.1f}"
-          f"{r['peak_rss_mb']:>8.0f}{(f'{srv:.0f}' if srv else '-'):>8}", flush=True)
+          f"{r['peak_rss_mb']:>8.0f}{(f'{srv:.0f}' if srv else '-'):>8}  {r.get('embedder', 'minilm')}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker"]:
-        factor, mode, url, work, queries = argv[1:]
-        print(json.dumps(worker(int(factor), mode, url, Path(work), int(queries))))
+        factor, mode, url, work, queries, embedder = argv[1:]
+        print(json.dumps(worker(int(factor), mode, url, Path(work), int(queries), embedder)))
         return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--factors", type=int, nargs="+", default=[1, 10, 100])
     p.add_argument("--modes", nargs="+", choices=["embedded", "server"], default=["embedded", "server"])
     p.add_argument("--queries", type=int, default=91, help="gold questions timed per row")
+    p.add_argument("--hashed", type=int, nargs="*", default=[], metavar="FACTOR",
+                   help="sizes that use hashed stand-in vectors instead of MiniLM (e.g. --hashed 100 when the "
+                        "cores are busy); the table marks them")
     p.add_argument("--out", default=str(RESULTS / "scale.json"))
     args = p.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores", flush=True)
-    rows = run(args.factors, args.modes, args.queries)
+    rows = run(args.factors, args.modes, args.queries,
+               {f: "hashed" if f in args.hashed else "minilm" for f in args.factors})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"rows": rows, "load_avg_end": os.getloadavg()[0]}, indent=1))
     worst = max(r["p95_ms"] for r in rows)

@@ -106,9 +106,12 @@ def load_document(path: Path, meta: dict | None = None, corrections: list[dict] 
 
 
 def load_corpus(corpus_dir: Path, max_bytes: int | None = None, only: set[str] | None = None,
-                notes: list[Skipped] | None = None) -> tuple[list[Document], list[Skipped]]:
+                notes: list[Skipped] | None = None,
+                reuse: dict[str, Document] | None = None) -> tuple[list[Document], list[Skipped]]:
     """Load every supported document; bad or duplicate files are skipped with a reason. Files read with a
-    repair (not UTF-8, scripts removed) are appended to `notes`, one entry per file."""
+    repair (not UTF-8, scripts removed) are appended to `notes`, one entry per file. A document in `reuse`
+    whose file is byte-identical (same sha256) is taken as is instead of being read and cleaned again
+    (~0.2 s a document: 100 s for a 500-document library on every incremental run)."""
     files = scan_corpus(corpus_dir)
     meta = _metadata(corpus_dir)
     corrections = load_corrections(corpus_dir)
@@ -124,6 +127,9 @@ def load_corpus(corpus_dir: Path, max_bytes: int | None = None, only: set[str] |
                 skipped.append(Skipped(path.name, f"duplicate of {seen[digest]}"))
                 continue
             seen[digest] = path.name
+            if reuse and path.name in reuse and reuse[path.name].sha256 == digest:
+                docs.append(reuse[path.name])
+                continue
             said: list[str] = []
             docs.append(load_document(path, meta.get(path.name), corrections.get(path.name), max_bytes, said))
             if said and notes is not None:
