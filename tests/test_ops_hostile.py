@@ -66,6 +66,9 @@ def hostile(tmp_path_factory) -> tuple[Settings, object]:
         settings = Settings.load(corpus_dir=_hostile_corpus(root), index_dir=root / "index", max_file_mb=1,
                                  llm="none")
         summary = build_index(settings)
+        # Embedded Chroma rewrites some of its own files (length.bin, chroma.sqlite3) when a process first
+        # opens a store, even to read: open it once here, so the tests below see only what questions write.
+        answer(PACT, corpus_dir=settings.corpus_dir, index_dir=settings.index_dir, llm="none")
     return settings, summary
 
 
