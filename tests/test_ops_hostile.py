@@ -73,7 +73,8 @@ def hostile(tmp_path_factory) -> tuple[Settings, object]:
 
 
 def _kw(settings: Settings, **kw) -> dict:
-    return dict(corpus_dir=settings.corpus_dir, index_dir=settings.index_dir, **kw)
+    """answer() overrides for the hostile index; the extractive backend unless a test says otherwise."""
+    return dict(corpus_dir=settings.corpus_dir, index_dir=settings.index_dir, **{"llm": "none", **kw})
 
 
 # --------------------------------------------------------------------------- hostile documents
