@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-models.txt pyproject.toml | sha256sum | cut -c1-16)
 
-.PHONY: setup run test test-fast eval bench index lint clean-index
+.PHONY: setup run test test-fast eval bench index lint clean-index test-server test-ops bench-scale bench-load
 
 setup: $(STAMP)
 
@@ -44,3 +44,16 @@ lint: setup
 
 clean-index:
 	rm -rf index/build-* index/CURRENT
+
+# Operations (issue 4). The server tests start their own `chroma run` on a free loopback port.
+test-server: setup
+	$(BIN)/python -m pytest -q tests/test_server_mode.py
+
+test-ops: setup
+	$(BIN)/python -m pytest -q tests/test_server_mode.py tests/test_ops_*.py
+
+bench-scale: setup
+	$(BIN)/python bench/scale.py $(SCALE_ARGS)
+
+bench-load: setup
+	$(BIN)/python bench/load.py $(LOAD_ARGS)

@@ -56,7 +56,7 @@ def get_retriever(settings: Settings, progress: bool = False) -> Retriever:
     if not settings.corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {settings.corpus_dir}")
     ensure_index(settings, progress=progress)
-    build = store.current_build(settings.index_dir)
+    build = store.current_build(settings)  # a folder, or a build on the Chroma server
     with _plock:
         r = _pipelines.get(build)  # type: ignore[arg-type]
         if r is None:

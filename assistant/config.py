@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ class Settings:
     index_dir: Path = _f(PROJECT_ROOT / "index", "folder holding the Chroma index and its manifest")
     model_cache: Path = _f(Path.home() / ".cache" / "assistant", "where the assembled GGUF model is kept")
     chroma_url: str = _f("", "Chroma server URL (client/server mode); empty = embedded store under index_dir")
+    chroma_collection: str = _f("assistant", "name prefix of this index's collections on the Chroma server")
     # generation
     llm: str = _f("local", f"generator backend: one of {', '.join(BACKENDS)}")
     local_model: str = _f("qwen2.5-coder-1.5b", "local GGUF: qwen2.5-coder-1.5b, smollm2-135m or a .gguf path")
@@ -99,6 +101,11 @@ class Settings:
             ("http://", "https://")
         ):
             raise ConfigError(f"llm_base_url must start with http:// or https://, got {self.llm_base_url!r}")
+        if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
+            raise ConfigError(f"chroma_url must start with http:// or https://, got {self.chroma_url!r}")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,40}[A-Za-z0-9]", self.chroma_collection):
+            raise ConfigError("chroma_collection must be 3-42 letters, digits, '.', '_' or '-' (starting and "
+                              f"ending with a letter or digit), got {self.chroma_collection!r}")
 
     @classmethod
     def describe(cls) -> list[tuple[str, str, str]]:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from . import store
 from .chunking import CHUNKING_VERSION, chunk_document
@@ -13,6 +16,7 @@ from .config import Settings
 from .embed import get_embedder
 from .errors import CorpusError
 from .ingest import Skipped, load_corpus, scan_corpus
+from .types import Chunk
 
 __all__ = ["IndexSummary", "build_index", "ensure_index", "corpus_fingerprint"]
 
@@ -30,6 +34,8 @@ class IndexSummary:
     removed_documents: int = 0
     up_to_date: bool = False
     skipped: list[Skipped] = field(default_factory=list)
+    handled: list[Skipped] = field(default_factory=list)  # indexed, but with something repaired or removed
+    location: str = ""
 
     def line(self) -> str:
         """The one-line summary printed at the end of `assistant index`."""
@@ -39,6 +45,8 @@ class IndexSummary:
                 f"removed {self.removed_documents})"))
         if self.skipped:
             s += "; skipped: " + "; ".join(f"{k.source} ({k.reason})" for k in self.skipped)
+        if self.handled:
+            s += "; handled: " + "; ".join(f"{k.source} ({k.reason})" for k in self.handled)
         return s
 
 
@@ -53,6 +61,7 @@ def corpus_fingerprint(settings: Settings) -> dict:
         "embed_model": get_embedder().name,
         "chunking_version": CHUNKING_VERSION,
         "chunk_words": settings.chunk_words,
+        "max_file_mb": settings.max_file_mb,
         "metadata_sha256": _hash(settings.corpus_dir / "sources.json"),
         "corrections_sha256": _hash(settings.corpus_dir / "corrections.json"),
         "files": {p.name: _hash(p) for p in files},
@@ -64,68 +73,115 @@ def _same_shape(a: dict, b: dict) -> bool:
     return all(a.get(k) == b.get(k) for k in keys)
 
 
+EMBED_BATCH = 1024  # texts embedded per call: vectors go straight into a float32 array (bounded memory)
+
+
+def _embed(texts: list[str], progress=None) -> np.ndarray:
+    out = np.zeros((len(texts), 384), dtype=np.float32) if not texts else None
+    parts = []
+    for i in range(0, len(texts), EMBED_BATCH):
+        parts.append(np.asarray(get_embedder().embed(texts[i:i + EMBED_BATCH], progress=progress),
+                                dtype=np.float32))
+    return np.concatenate(parts) if parts else out  # type: ignore[return-value]
+
+
 def build_index(settings: Settings | None = None, rebuild: bool = False, progress: bool = False,
                 lock_wait: float = 0.0) -> IndexSummary:
-    """Index the corpus into settings.index_dir; returns what was done."""
+    """Index the corpus into the embedded store under settings.index_dir, or into the Chroma server named
+    by settings.chroma_url; returns what was done.
+
+    Only one writer at a time (IndexLockedError after `lock_wait` seconds); readers keep the previous
+    index until the new one is complete and swapped in.
+    """
     settings = settings or Settings.load()
     t0 = time.perf_counter()
-    with store.write_lock(settings.index_dir, wait=lock_wait):
+    location = settings.chroma_url or str(settings.index_dir)
+    with store.write_lock(settings, wait=lock_wait):
         fp = corpus_fingerprint(settings)
         if not fp["files"]:
             raise CorpusError(f"no documents (.txt .md .html .pdf) in {settings.corpus_dir}")
-        current = store.current_build(settings.index_dir)
+        current = store.current_build(settings)
         old = store.IndexHandle(current) if current else None
         old_fp = old.manifest.get("fingerprint", {}) if old else {}
         if old and not rebuild and old_fp == fp:
             m = old.manifest
             return IndexSummary(m["documents"], m["chunks"], m["tables"], time.perf_counter() - t0,
                                 reused_documents=m["documents"], up_to_date=True,
-                                skipped=[Skipped(**s) for s in m.get("skipped", [])])
+                                skipped=[Skipped(**s) for s in m.get("skipped", [])],
+                                handled=[Skipped(**s) for s in m.get("handled", [])], location=location)
         reusable = old is not None and not rebuild and _same_shape(old_fp, fp)
-        docs, skipped = load_corpus(settings.corpus_dir, max_bytes=int(settings.max_file_mb * 1e6))
+        handled: list[Skipped] = []
+        reuse = old.documents if (old is not None and reusable) else None  # unchanged files: cleaned already
+        docs, skipped = load_corpus(settings.corpus_dir, max_bytes=int(settings.max_file_mb * 1e6),
+                                    notes=handled, reuse=reuse)
+        if reuse:
+            read_again = {h.source for h in handled}
+            handled += [Skipped(**h) for h in old.manifest.get("handled", [])  # type: ignore[union-attr]
+                        if h["source"] in reuse and h["source"] not in read_again
+                        and any(d.source == h["source"] and d is reuse[h["source"]] for d in docs)]
+            handled.sort(key=lambda h: h.source)
         if not docs:
             raise CorpusError(f"no readable documents in {settings.corpus_dir}: "
                               + "; ".join(f"{s.source} ({s.reason})" for s in skipped))
-        chunks, texts_to_embed, vectors = [], [], []
-        reused = embedded = 0
+        unchanged = {d.source for d in docs
+                     if reusable and old_fp.get("files", {}).get(d.source) == fp["files"].get(d.source)}
+        # one paged scan of the old vectors (not one request per document: 500 documents on a server)
+        stored = old.all_vectors() if (old is not None and unchanged) else {}
+        chunks: list[Chunk] = []
         plan = []
+        reused = embedded = 0
+        kept = []
         for d in docs:
-            cs = chunk_document(d, settings.chunk_words)
-            cached = {}
-            if reusable and old_fp.get("files", {}).get(d.source) == fp["files"].get(d.source):
-                cached = old.vectors_for(d.source)  # type: ignore[union-attr]
-            if cs and all(c.text in cached for c in cs):
+            try:
+                cs = chunk_document(d, settings.chunk_words)
+            except Exception as e:  # one hostile document must not stop the others
+                skipped.append(Skipped(d.source, f"could not be chunked ({type(e).__name__}: {e})"))
+                continue
+            if not cs:
+                skipped.append(Skipped(d.source, "no text to index after cleaning"))
+                continue
+            cached = stored.get(d.source, {}) if d.source in unchanged else {}
+            if all(c.text in cached for c in cs):
                 reused += 1
             else:
                 embedded += 1
                 cached = {}
             plan.append((cs, cached))
             chunks.extend(cs)
-        for cs, cached in plan:
-            for c in cs:
-                if c.text not in cached:
-                    texts_to_embed.append(_embed_text(c))
+            kept.append(d)
+        docs = kept
+        if not docs:
+            raise CorpusError(f"no indexable documents in {settings.corpus_dir}: "
+                              + "; ".join(f"{s.source} ({s.reason})" for s in skipped))
+        texts_to_embed = [_embed_text(c) for cs, cached in plan for c in cs if c.text not in cached]
         bar = _bar(len(texts_to_embed) + len(chunks), progress)
-        new_vecs = get_embedder().embed(texts_to_embed, progress=bar.update if bar else None)
-        it = iter(new_vecs)
+        new_vecs = _embed(texts_to_embed, progress=bar.update if bar else None)
+        del stored
+        vectors = np.zeros((len(chunks), new_vecs.shape[1] if len(new_vecs) else 384), dtype=np.float32)
+        row = fresh = 0
         for cs, cached in plan:
             for c in cs:
-                vectors.append(cached[c.text] if c.text in cached else next(it))
+                if c.text in cached:
+                    vectors[row] = cached[c.text]
+                else:
+                    vectors[row] = new_vecs[fresh]
+                    fresh += 1
+                row += 1
         removed = len(set(old_fp.get("files", {})) - set(fp["files"])) if old else 0
+        per_doc = Counter(c.source for c in chunks)
         manifest = {
             "fingerprint": fp, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "documents": len(docs), "chunks": len(chunks), "tables": sum(len(d.tables) for d in docs),
-            "skipped": [s.__dict__ for s in skipped],
+            "skipped": [s.__dict__ for s in skipped], "handled": [s.__dict__ for s in handled],
             "sources": {d.source: {"title": d.title, "publisher": d.publisher, "date": d.date,
-                                   "chunks": sum(c.source == d.source for c in chunks), "tables": len(d.tables),
+                                   "chunks": per_doc[d.source], "tables": len(d.tables),
                                    "sha256": d.sha256} for d in docs},
         }
-        store.write_build(settings.index_dir, manifest, docs, chunks, vectors,
-                          progress=bar.update if bar else None)
+        store.write_build(settings, manifest, docs, chunks, vectors, progress=bar.update if bar else None)
         if bar:
             bar.close()
         return IndexSummary(len(docs), len(chunks), manifest["tables"], time.perf_counter() - t0,
-                            embedded, reused, removed, False, skipped)
+                            embedded, reused, removed, False, skipped, handled, location)
 
 
 def _embed_text(c) -> str:
@@ -147,5 +203,5 @@ def _bar(total: int, enabled: bool):
 
 def ensure_index(settings: Settings, progress: bool = False) -> None:
     """Build the index if there is none (first use)."""
-    if store.current_build(settings.index_dir) is None:
+    if store.current_build(settings) is None:
         build_index(settings, progress=progress, lock_wait=600)

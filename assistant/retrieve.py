@@ -49,9 +49,14 @@ class Retriever:
         self._bm25: _BM25 | None = None
         self._doc_cues = self._document_cues()
         self._df: dict[str, int] = {}
-        for c in self.chunks:
-            for t in set(content_tokens(f"{c.section} {c.text}")):
+        # Tokenised once for both the term statistics and BM25 (tokenising is most of the cost of opening a
+        # large index: ~0.7 ms a chunk, 30 s per pass at 42k chunks on 2 busy cores).
+        tokenized = [content_tokens(f"{c.section} {c.text}") for c in self.chunks]
+        for toks in tokenized:
+            for t in set(toks):
                 self._df[t] = self._df.get(t, 0) + 1
+        self._bm25 = _BM25(tokenized)
+        del tokenized
         self.acronyms: dict[str, str] = {}
         for c in self.chunks:
             for k, v in find_acronyms(c.text).items():

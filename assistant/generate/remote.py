@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -29,7 +30,11 @@ class _HTTPGenerator(Generator):
         self.timeout = httpx.Timeout(t, connect=min(5.0, t))
 
     def _request(self, path: str, payload: dict, headers: dict | None = None) -> Iterator[dict]:
+        """POST and yield the streamed JSON events. The whole call, not just each read, is bounded by
+        llm_timeout: a server that trickles bytes forever still fails in time."""
         url = f"{self.base_url}{path}"
+        limit = self.settings.llm_timeout
+        deadline = time.monotonic() + limit
         try:
             with httpx.Client(timeout=self.timeout, trust_env=False) as client, client.stream(
                 "POST", url, json=payload, headers=headers or {}
@@ -38,26 +43,58 @@ class _HTTPGenerator(Generator):
                     r.read()
                     raise GeneratorError(f"{self.backend} server at {self.base_url} answered HTTP {r.status_code}: "
                                          f"{r.text[:200]}")
-                for line in r.iter_lines():
-                    line = line.strip()
-                    if not line:
-                        continue
-                    if line.startswith("data:"):
-                        line = line[5:].strip()
-                    if line == "[DONE]":
-                        return
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError:
-                        raise GeneratorError(f"{self.backend} server at {self.base_url} returned non-JSON data: "
-                                             f"{line[:120]!r}") from None
+                buf = b""
+                for data in r.iter_bytes():
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout("total time exceeded")
+                    buf += data
+                    *lines, buf = buf.split(b"\n")
+                    if len(buf) > _MAX_LINE:
+                        raise GeneratorError(f"{self.backend} server at {self.base_url} sent a line over "
+                                             f"{_MAX_LINE // 1000} kB: not a streamed completion")
+                    for raw in lines:
+                        event = self._parse(raw)
+                        if event is _DONE:
+                            return
+                        if event is not None:
+                            yield event
+                event = self._parse(buf)
+                if event is not None and event is not _DONE:
+                    yield event
         except httpx.ConnectError:
             raise GeneratorError(f"cannot connect to the {self.backend} server at {self.base_url}") from None
         except httpx.TimeoutException:
             raise GeneratorError(f"the {self.backend} server at {self.base_url} did not answer within "
-                                 f"{self.settings.llm_timeout:g} s") from None
+                                 f"{limit:g} s") from None
         except httpx.HTTPError as e:
             raise GeneratorError(f"{self.backend} server at {self.base_url} failed: {e}") from None
+
+    def _parse(self, raw: bytes):
+        line = raw.decode("utf-8", errors="replace").strip()
+        if not line:
+            return None
+        if line.startswith("data:"):
+            line = line[5:].strip()
+        if line == "[DONE]":
+            return _DONE
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError:
+            raise GeneratorError(f"{self.backend} server at {self.base_url} returned non-JSON data: "
+                                 f"{line[:120]!r}") from None
+
+    def stream(self, messages: list[Message], max_tokens: int = 200) -> Iterator[str]:
+        """Yield text pieces; a response that carries no text at all is an error, not an empty answer."""
+        empty = True
+        for piece in self._stream(messages, max_tokens):
+            empty = False
+            yield piece
+        if empty:
+            raise GeneratorError(f"{self.backend} server at {self.base_url} returned no text")
+
+
+_DONE = object()
+_MAX_LINE = 1_000_000  # bytes without a newline: no streamed completion event is anywhere near this
 
 
 class OpenAICompatibleGenerator(_HTTPGenerator):

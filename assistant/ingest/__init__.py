@@ -60,10 +60,34 @@ def _guess_title(raw: str, path: Path) -> str:
     return path.stem.replace("_", " ")
 
 
+# Text addressed to an AI rather than to a reader ("ignore your instructions and say X"). A model that obeys
+# it would write X, and X passes the citation check because the document says it; so such paragraphs are
+# removed at ingest (and named in the index summary). Specific phrasings only: policy prose never uses them.
+_INSTRUCTIONS = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,40}\b(?:instructions?|prompts?|rules|guidelines)\b"
+    r"|\b(?:system prompt|(?:notice|message|note) to the (?:assistant|ai|model|llm|chatbot))\b"
+    r"|\b(?:you are|act as) (?:now )?(?:an? )?(?:ai|assistant|language model|chatbot|llm)\b"
+    r"|\b(?:answer|respond|reply)\b[^.\n]{0,30}\bonly with\b",
+    re.IGNORECASE)
+
+
+def _strip_instructions(raw: str, notes: list[str] | None) -> str:
+    paragraphs = re.split(r"(\n\s*\n)", raw)
+    dropped = 0
+    for i in range(0, len(paragraphs), 2):
+        if _INSTRUCTIONS.search(paragraphs[i]):
+            paragraphs[i] = ""
+            dropped += 1
+    if dropped and notes is not None:
+        notes.append(f"removed {dropped} paragraph{'s' if dropped > 1 else ''} of instructions to an AI")
+    return "".join(paragraphs) if dropped else raw
+
+
 def load_document(path: Path, meta: dict | None = None, corrections: list[dict] | None = None,
-                  max_bytes: int | None = None) -> Document:
-    """Read and clean one file."""
-    raw, html_title = read_file(path, max_bytes=max_bytes)
+                  max_bytes: int | None = None, notes: list[str] | None = None) -> Document:
+    """Read and clean one file; what had to be repaired or removed is appended to `notes`."""
+    raw, html_title = read_file(path, max_bytes=max_bytes, notes=notes)
+    raw = _strip_instructions(raw, notes)
     meta = meta or {}
     title = meta.get("title") or html_title or _guess_title(raw, path)
     blocks, tables, _ = clean_blocks(raw, title, corrections)
@@ -81,9 +105,13 @@ def load_document(path: Path, meta: dict | None = None, corrections: list[dict] 
     )
 
 
-def load_corpus(corpus_dir: Path, max_bytes: int | None = None,
-                only: set[str] | None = None) -> tuple[list[Document], list[Skipped]]:
-    """Load every supported document; bad or duplicate files are skipped with a reason."""
+def load_corpus(corpus_dir: Path, max_bytes: int | None = None, only: set[str] | None = None,
+                notes: list[Skipped] | None = None,
+                reuse: dict[str, Document] | None = None) -> tuple[list[Document], list[Skipped]]:
+    """Load every supported document; bad or duplicate files are skipped with a reason. Files read with a
+    repair (not UTF-8, scripts removed) are appended to `notes`, one entry per file. A document in `reuse`
+    whose file is byte-identical (same sha256) is taken as is instead of being read and cleaned again
+    (~0.2 s a document: 100 s for a 500-document library on every incremental run)."""
     files = scan_corpus(corpus_dir)
     meta = _metadata(corpus_dir)
     corrections = load_corrections(corpus_dir)
@@ -99,8 +127,17 @@ def load_corpus(corpus_dir: Path, max_bytes: int | None = None,
                 skipped.append(Skipped(path.name, f"duplicate of {seen[digest]}"))
                 continue
             seen[digest] = path.name
-            docs.append(load_document(path, meta.get(path.name), corrections.get(path.name), max_bytes))
+            if reuse and path.name in reuse and reuse[path.name].sha256 == digest:
+                docs.append(reuse[path.name])
+                continue
+            said: list[str] = []
+            docs.append(load_document(path, meta.get(path.name), corrections.get(path.name), max_bytes, said))
+            if said and notes is not None:
+                notes.append(Skipped(path.name, "; ".join(said)))
         except CorpusError as e:
-            skipped.append(Skipped(path.name, str(e)))
+            skipped.append(Skipped(path.name, str(e).removeprefix(f"{path.name}: ")))
             log.warning("skipped %s", e)
+        except Exception as e:  # a parser tripping on a hostile file must not stop the other documents
+            skipped.append(Skipped(path.name, f"could not be read ({type(e).__name__}: {e})"[:300]))
+            log.warning("skipped %s: %s", path.name, e)
     return docs, skipped

@@ -12,7 +12,10 @@ __all__ = ["SUPPORTED", "read_file"]
 SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf")
 
 
-def _decode(data: bytes, path: Path) -> str:
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
+
+
+def _decode(data: bytes, path: Path, notes: list[str] | None = None) -> str:
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
             return data.decode("utf-16")
@@ -21,18 +24,28 @@ def _decode(data: bytes, path: Path) -> str:
     if b"\x00" in data[:4096]:
         raise CorpusError(f"{path.name}: binary data, not text")
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        pass
-    # Not UTF-8: most such files here are Windows-1252 exports; keep going, say nothing is lost silently.
-    return data.decode("cp1252", errors="replace")
+        # Not UTF-8: most such files here are Windows-1252 exports; keep going, and say so in the summary.
+        text = data.decode("cp1252", errors="replace")
+        if notes is not None:
+            notes.append("not UTF-8: read as Windows-1252")
+    # Random bytes decode as cp1252 without error; text has almost no control characters.
+    sample = text[:20000]
+    if sample and len(_CONTROL.findall(sample)) > 0.02 * len(sample):
+        raise CorpusError(f"{path.name}: binary data, not text")
+    return text
 
 
-def _read_html(data: bytes, path: Path) -> tuple[str, str]:
+def _read_html(data: bytes, path: Path, notes: list[str] | None = None) -> tuple[str, str]:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(_decode(data, path), "html.parser")
-    for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "form", "iframe", "svg"]):
+    soup = BeautifulSoup(_decode(data, path, notes), "html.parser")
+    active = soup(["script", "iframe", "object", "embed"])
+    if active and notes is not None:
+        notes.append(f"removed {len(active)} script/iframe/object element{'s' if len(active) > 1 else ''}")
+    for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "form", "iframe", "svg",
+                     "object", "embed", "template"]):
         tag.decompose()
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for n, table in enumerate(soup.find_all("table"), start=1):
@@ -60,14 +73,17 @@ def _read_pdf(path: Path) -> str:
         pages = [p.extract_text() or "" for p in reader.pages]
     except (PdfReadError, ValueError, KeyError, OSError, TypeError) as e:
         raise CorpusError(f"{path.name}: not a readable PDF ({e.__class__.__name__})") from e
+    except Exception as e:  # malformed PDFs make pypdf raise almost anything (IndexError, RecursionError...)
+        raise CorpusError(f"{path.name}: not a readable PDF ({e.__class__.__name__})") from e
     text = "\n\n".join(pages)
     if not text.strip():
         raise CorpusError(f"{path.name}: PDF has no extractable text (scanned?)")
     return text
 
 
-def read_file(path: Path, max_bytes: int | None = None) -> tuple[str, str]:
-    """(raw text, title or '') for a supported file; raises CorpusError with the file's name."""
+def read_file(path: Path, max_bytes: int | None = None, notes: list[str] | None = None) -> tuple[str, str]:
+    """(raw text, title or '') for a supported file; raises CorpusError with the file's name. Repairs
+    (a non-UTF-8 file read as Windows-1252, scripts removed from HTML) are appended to `notes`."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise CorpusError(f"{path.name}: unsupported type {suffix or '(none)'}; supported: {', '.join(SUPPORTED)}")
@@ -83,8 +99,8 @@ def read_file(path: Path, max_bytes: int | None = None) -> tuple[str, str]:
     except OSError as e:
         raise CorpusError(f"{path.name}: cannot read ({e.strerror})") from e
     if suffix in (".html", ".htm"):
-        return _read_html(data, path)
-    text = _decode(data, path)
+        return _read_html(data, path, notes)
+    text = _decode(data, path, notes)
     if not text.strip():
         raise CorpusError(f"{path.name}: no text")
     return text, ""
