@@ -48,7 +48,7 @@ def prepare_index(settings: Settings | None = None, progress: bool = True) -> In
     settings = settings or Settings.load()
     if not settings.corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {settings.corpus_dir}")
-    if store.current_build(settings.index_dir) is None:
+    if store.current_build(settings) is None:
         ensure_index(settings, progress=progress)
         return None
     try:
@@ -59,10 +59,10 @@ def prepare_index(settings: Settings | None = None, progress: bool = True) -> In
 
 
 def _handle(settings: Settings) -> store.IndexHandle:
-    build = store.current_build(settings.index_dir)
+    build = store.current_build(settings)
     if build is None:
         prepare_index(settings, progress=False)
-        build = store.current_build(settings.index_dir)
+        build = store.current_build(settings)
     with _hlock:
         h = _handles.get(build)  # type: ignore[arg-type]
         if h is None:
