@@ -120,8 +120,11 @@ class Answer:
         return data
 
     def to_markdown(self) -> str:
-        """Answer text followed by the numbered sources with their quotes."""
+        """Answer text (and its notice, e.g. that the passage stands in for the generated answer) followed by
+        the numbered sources with their quotes."""
         lines = [self.text]
+        if self.notice:
+            lines += ["", f"_Note: {self.notice}_"]
         if self.citations:
             lines.append("")
             lines.append("**Sources**")

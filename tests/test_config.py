@@ -59,3 +59,13 @@ def test_every_setting_is_described():
     rows = Settings.describe()
     assert {env for env, _, _ in rows} >= {"ASSISTANT_INDEX_DIR", "ASSISTANT_LLM", "ASSISTANT_TOP_K"}
     assert all(env.startswith("ASSISTANT_") and doc for env, _, doc in rows)
+
+
+def test_markdown_shows_the_notice_before_the_sources():
+    from assistant.types import Answer, Citation
+
+    c = Citation(1, "a.txt", "A", "Table 2, row 16", "row 16 text", "a.txt#0001", 0, 11)
+    md = Answer("q", "Table 2 marks X [1].", [c], False, "local", "m", 1.0,
+                notice="The generated answer was not supported").to_markdown()
+    assert md.index("_Note: The generated answer was not supported_") < md.index("**Sources**")
+    assert "_Note" not in Answer("q", "T [1].", [c], False, "local", "m", 1.0).to_markdown()
