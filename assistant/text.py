@@ -26,8 +26,27 @@ def fold(text: str) -> str:
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Character spans of the sentences of text[start:end] (absolute offsets)."""
+    """Character spans of the sentences of text[start:end] (absolute offsets). A blank line ends a
+    sentence too: a heading that opens a chunk is not part of the sentence after it."""
     end = len(text) if end is None else end
+    return [p for s, e in _sentences(text, start, end) for p in _paragraph_parts(text, s, e)]
+
+
+def _paragraph_parts(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    parts, start = [], s
+    for m in _BLANK_LINE.finditer(text, s, e):
+        if text[start:m.start()].strip():
+            parts.append((start, m.start()))
+        start = m.end()
+    if text[start:e].strip():
+        parts.append((start, e))
+    return parts
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
+
+
+def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans, s = [], start
     for m in _BOUNDARY.finditer(text, start, end):
         head = text[s:m.start() + 1]

@@ -35,6 +35,14 @@ def test_two_index_runs_started_together(tiny_corpus, tmp_path):
     cmd = [str(ASSISTANT_BIN), "index", "--rebuild"]
     a = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     b = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    # the waiting run starts once a or b holds the lock (started with them, it could take the lock first
+    # and both of them would be refused, which is correct but not the case under test)
+    deadline = time.monotonic() + 120
+    lock = index / ".lock"
+    while time.monotonic() < deadline and not (lock.exists() and lock.read_text().startswith("pid")):
+        if a.poll() is not None and b.poll() is not None:
+            break
+        time.sleep(0.05)
     c = subprocess.Popen(cmd + ["--wait", "600"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, cwd=REPO)
     results = [p.communicate(timeout=600) + (p.returncode,) for p in (a, b, c)]
