@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import subprocess
+import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,3 +29,30 @@ def squash(text: str) -> str:
     text = re.sub(r"-\s*\n\s*", "", text)  # a line-break hyphenation joins the two halves
     text = text.replace("-", "")  # compounds: "non-proliferation" == "nonproliferation"
     return re.sub(r"\s+", " ", text).strip()
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (closed again when this returns: connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate a server process; kill it if it does not exit within 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@contextlib.contextmanager
+def serving(server):
+    """Run an http.server in a daemon thread for the duration of the block."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

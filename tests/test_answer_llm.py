@@ -10,12 +10,11 @@ import json
 import os
 import re
 import subprocess
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from helpers import ASSISTANT_BIN, CORPUS, DOC_004, REPO
+from helpers import ASSISTANT_BIN, CORPUS, DOC_004, REPO, serving
 
 from assistant import Answer, Settings, answer, stream_answer
 from assistant.errors import ConfigError, GeneratorError, InputError
@@ -82,12 +81,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def fake_llm():
-    server = _FakeLLM()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(_FakeLLM()) as server:
+        yield server
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from helpers import CORPUS, REPO
+from helpers import CORPUS, REPO, free_port, serving, stop
 
 pytestmark = pytest.mark.slow
 
@@ -105,23 +105,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def fake_llm():
-    server = _FakeLLM()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with serving(_FakeLLM()) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def app_url(corpus_index, fake_llm, tmp_path_factory):
     """`python app.py` on a free port over the session's corpus index, answering with the fake LLM."""
-    port = _free_port()
+    port = free_port()
     logs = tmp_path_factory.mktemp("app")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "GRADIO_"))}
     env.update(ASSISTANT_INDEX_DIR=str(corpus_index.index_dir), ASSISTANT_CORPUS_DIR=str(CORPUS),
@@ -145,11 +136,7 @@ def app_url(corpus_index, fake_llm, tmp_path_factory):
         proc.kill()
         pytest.fail("app.py did not start within 180 s")
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
     out.close()
 
 

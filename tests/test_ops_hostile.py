@@ -11,12 +11,11 @@ import json
 import os
 import random
 import shutil
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from helpers import DATA, TINY_FILES
+from helpers import DATA, TINY_FILES, serving
 
 from assistant import Settings, answer, build_index
 from assistant.errors import InputError
@@ -145,14 +144,9 @@ class _Obedient(BaseHTTPRequestHandler):
 
 def test_a_model_that_obeys_an_injected_instruction_is_not_shown(hostile):
     settings, _ = hostile
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Obedient)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _Obedient)) as server:
         a = answer(PACT, **_kw(settings, llm="openai", llm_model="fake", llm_timeout=10,
                                llm_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1"))
-    finally:
-        server.shutdown()
-        server.server_close()
     assert "ZORBLAX" not in a.text and "CANCELLED" not in a.text.upper(), a.text
     assert a.abstained or "3 March 2021" in a.text
 

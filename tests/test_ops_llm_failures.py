@@ -5,12 +5,11 @@ GeneratorError within a bounded time (on_llm_error="error") or in an extractive 
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from helpers import free_port, serving
 
 from assistant import answer
 from assistant.errors import GeneratorError
@@ -62,16 +61,8 @@ def bad_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Bad)
     server.daemon_threads = True
     server.mode = "silent"  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed when the block ends: connections are refused
+    with serving(server):
+        yield server
 
 
 MODES = ["refused", "silent", "trickle", "garbage", "html", "wrong_json", "empty", "endless"]
@@ -82,7 +73,7 @@ MESSAGES = {"refused": "cannot connect", "silent": f"did not answer within {TIME
 
 
 def _settings(mode: str, server, tiny_index, **kw) -> dict:
-    port = _closed_port() if mode == "refused" else server.server_address[1]
+    port = free_port() if mode == "refused" else server.server_address[1]
     server.mode = mode
     return dict(llm="openai", llm_model="fake", llm_base_url=f"http://127.0.0.1:{port}/v1", llm_timeout=TIMEOUT,
                 index_dir=tiny_index.index_dir, corpus_dir=tiny_index.corpus_dir, **kw)

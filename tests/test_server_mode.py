@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import REPO
+from helpers import REPO, free_port, stop
 
 from assistant import Settings, answer, build_index, store
 from assistant.embed import get_embedder
@@ -40,15 +40,9 @@ REAL_QUESTIONS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_chroma(path: Path) -> tuple[subprocess.Popen, str]:
     """`chroma run` on a free loopback port; returns once its heartbeat answers (~1-3 s)."""
-    port = _free_port()
+    port = free_port()
     log = open(path.parent / f"chroma-{port}.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([str(CHROMA_BIN), "run", "--path", str(path), "--host", "127.0.0.1", "--port",
                              str(port)], stdout=log, stderr=subprocess.STDOUT)
@@ -74,11 +68,7 @@ def chroma_url(tmp_path_factory):
         pytest.skip("the chroma CLI is not installed in .venv")
     proc, url = start_chroma(tmp_path_factory.mktemp("chroma") / "db")
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 def _server(settings: Settings, url: str, prefix: str | None = None) -> Settings:
@@ -163,7 +153,7 @@ def test_incremental_builds_on_the_server_keep_two_builds(server_tiny):
 
 
 def test_bad_server_url_is_a_clear_error(tiny_corpus, tmp_path):
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     settings = Settings.load(corpus_dir=tiny_corpus, index_dir=tmp_path / "i", chroma_url=f"http://127.0.0.1:{port}")
     t0 = time.monotonic()
     with pytest.raises(IndexError_, match=rf"Chroma server at http://127.0.0.1:{port}"):
