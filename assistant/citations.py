@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .evidence import Evidence
 from .prompts import REFUSAL_PATTERN
-from .text import STOPWORDS, content_tokens, fold, sentence_spans, tokens
+from .text import STOPWORDS, content_tokens, fold, label_share, sentence_spans, tokens
 from .types import Citation
 
 __all__ = ["Checked", "check_answer", "support", "best_quote", "split_claims"]
@@ -261,8 +261,7 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
 
 
 def _label_overlap(e: Evidence, question: str) -> float:
-    label = set(content_tokens(e.chunk.locator.split(": ", 1)[-1]))
-    return len(label & set(content_tokens(question))) / max(1, len(label))
+    return label_share(e.chunk.locator.split(": ", 1)[-1], set(content_tokens(question)))
 
 
 def _context(e: Evidence) -> str:
