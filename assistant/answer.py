@@ -14,7 +14,7 @@ from .citations import ASKS_FOR_NAMES, NEGATION, check_answer, split_claims, sup
 from .config import Settings
 from .embed import get_embedder
 from .errors import CorpusError, GeneratorError, InputError
-from .evidence import Evidence, select_evidence
+from .evidence import Evidence, answer_type, select_evidence
 from .generate import get_generator
 from .indexer import ensure_index
 from .prompts import CANNOT_ANSWER, SEND_BACK, SYSTEM_PROMPT, user_prompt
@@ -24,6 +24,7 @@ from .types import Answer, Hit
 
 __all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "validate_question", "get_retriever"]
 
+_MARKERS = re.compile(r"\[\d+\]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _pipelines: dict[Path, Retriever] = {}
 _plock = threading.Lock()
@@ -100,12 +101,14 @@ def _missing_anchor(question: str, evidence: list[Evidence]) -> str | None:
     return None
 
 
-QUESTION_COVERAGE = 0.5  # share of the question's content words the cited passages must contain
+QUESTION_COVERAGE = 0.55  # share of the question's content words the cited passages must contain
 
 
 _META = set(content_tokens("according per table tables listed list lists document documents brief briefing "
                            "analysis report paper say says said mention mentioned among one two three four five six "
-                           "seven eight nine ten name named give given show shown marked"))
+                           "seven eight nine ten name named give given show shown marked "
+                           # how a document treats a subject, not the subject
+                           "describe described characterise characterize differ reflected idea"))
 
 
 def _present(token: str, words: set[str]) -> bool:
@@ -120,7 +123,8 @@ def _present(token: str, words: set[str]) -> bool:
 
 
 def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = frozenset(),
-                       acronyms: dict[str, str] | None = None, publishers: str = "") -> tuple[float, str | None]:
+                       acronyms: dict[str, str] | None = None, publishers: str = "",
+                       given: set[str] = frozenset()) -> tuple[float, str | None]:
     """How much of what the question asks about appears in the cited passages (titles excluded: a title
     like '... security and defence partnerships' would cover every question; words that point at a
     document or table rather than at content are ignored). An acronym counts as there when the passage
@@ -130,7 +134,7 @@ def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = 
     q = set(content_tokens(question)) - _META - ignore
     if not q:
         return 1.0, None
-    words = set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited)))
+    words = set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited))) | set(given)
     titles = [" ".join(content_tokens(e.chunk.title)) for e in cited]
     acronyms = acronyms or {}
 
@@ -262,10 +266,18 @@ def _finish(question: str, raw: str, evidence: list[Evidence], hits: list[Hit], 
     cited = [e for e in evidence if any(c.chunk_id == e.chunk.id for c in checked.citations)]
     missing = _missing_anchor(question, cited)
     publishers = fold(" ".join(d.publisher for d in retriever.index.documents.values()))
-    coverage, missing_term = _question_coverage(question, cited, retriever.cues, retriever.acronyms, publishers)
+    # The words a question uses to name a cited document ("the EP analysis of the Compass's partnership
+    # dimension") are there when that document is cited: its title has them.
+    named = retriever.named_documents(question)
+    pointers = {t for e in cited if e.chunk.source in named for t in content_tokens(e.chunk.title)}
+    coverage, missing_term = _question_coverage(question, cited, retriever.cues, retriever.acronyms,
+                                                publishers, given=pointers)
     missing = missing or missing_term
+    wanted = answer_type(question)
+    untyped = bool(checked.citations) and wanted is not None and not wanted.search(_MARKERS.sub("", checked.text))
     reason = ("the generator said the sources do not answer" if checked.refused else
               "no sentence of the answer was supported by its sources" if not checked.citations else
+              "the answer gives no number or date, which the question asks for" if untyped else
               f"the sources cited never mention {missing!r}" if missing else
               f"the sources cited cover only {coverage:.0%} of the question" if coverage < QUESTION_COVERAGE
               else "")

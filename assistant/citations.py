@@ -191,6 +191,7 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
     refused = bool(_REFUSAL.search(raw)) and not any(c.cites for c in claims if not _REFUSAL.search(c.text))
     # "Which ...?" / "Who ...?" is answered only by naming something the question does not already name.
     asks_for_names = ASKS_FOR_NAMES.search(question) is not None
+    titles = {t for e in evidence for t in content_tokens(e.chunk.title)}
     kept: list[tuple[str, list[tuple[Evidence, tuple[int, int]]]]] = []
     dropped: list[str] = []
     repaired = 0
@@ -199,8 +200,7 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
             if not claim.cites:
                 continue
             refused = True
-        if asks_for_names and not _names(claim.text) - _names(question) - _names(" ".join(
-                question.split()[:1])):
+        if asks_for_names and not _names_something(claim.text, question, titles):
             dropped.append(claim.text)
             continue
         candidates = [by_n[n] for n in claim.cites if n in by_n]
@@ -258,6 +258,16 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
         body = body.rstrip(".!?")
         parts.append(f"{body} {''.join(marks)}{end}")
     return Checked(" ".join(parts), citations, dropped, refused, repaired)
+
+
+def _names_something(claim: str, question: str, titles: set[str] = frozenset()) -> bool:
+    """Does the claim name anything the question does not already name: a proper name or figure, or at
+    list of plain nouns ('crisis management, maritime security; ...')? 'The SDPs cover space security'
+    restates the question and answers nothing, even in the words of a document title (`titles`)."""
+    if _names(claim) - _names(question) - _names(" ".join(question.split()[:1])):
+        return True
+    listed = claim.count(",") + claim.count(";") >= 2 or ":" in claim
+    return listed and len(set(content_tokens(claim)) - set(content_tokens(question)) - set(titles)) >= 2
 
 
 def _label_overlap(e: Evidence, question: str) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .text import content_tokens, label_share, sentence_spans
@@ -23,23 +24,52 @@ class Evidence:
         return self.hit.chunk
 
 
-def _best_window(chunk: Chunk, q: set[str], budget: int) -> str:
-    """The contiguous run of sentences with most question words that fits `budget` words."""
+_NUMBER = (r"\b(?:(?!(?:1[89]|20)\d\d\b)\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|"
+           r"eleven|twelve|\w+teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|"
+           r"thousands?|dozens?|single|both|all|none)\b")
+_DATE = (r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:January|February|March|April|May|June|July|"
+         r"August|September|October|November|December)\b")
+# What kind of words the answer to a question is made of: a count, or a date.
+_ANSWER_TYPES = [
+    (re.compile(r"\bhow (?:many|much|long)\b|\bnumber of\b|\bwhat (?:share|percentage|proportion)\b", re.I),
+     re.compile(_NUMBER, re.I)),
+    (re.compile(r"(?:^|[.?!,;:]\s*|\b(?:and|since|by|until|from)\s+)when\b|\b(?:what|which|on what) (?:year|date)s?\b",
+                re.I), re.compile(_DATE)),
+]
+
+
+def answer_type(question: str) -> re.Pattern | None:
+    """A pattern the answer's sentence must contain (a number for 'how many', a date for 'when'), if any."""
+    return next((want for asks, want in _ANSWER_TYPES if asks.search(question)), None)
+
+
+def _best_window(chunk: Chunk, q: set[str], budget: int, idf=None, wanted: re.Pattern | None = None) -> str:
+    """The contiguous run of sentences that fits `budget` words and holds most of the question: its
+    words weighted by rarity, plus what the answer is made of (a number for 'how many', a date for
+    'when') so that the sentence with the answer beats the one that only restates the question."""
     spans = sentence_spans(chunk.text)
     if len(chunk.text.split()) <= budget or len(spans) <= 1:
         return chunk.text
-    scores = [len(q & set(content_tokens(chunk.text[s:e]))) for s, e in spans]
+    weight = {t: (idf(t) if idf else 1.0) for t in q}
+    bonus = sum(weight.values()) / max(1, len(weight))  # an answer-type match counts as one average word
+
+    def score(s: int, e: int) -> float:
+        sent = chunk.text[s:e]
+        found = set(content_tokens(sent))
+        return sum(w for t, w in weight.items() if t in found) + (bonus if wanted and wanted.search(sent) else 0)
+
+    scores = [score(s, e) for s, e in spans]
     words = [len(chunk.text[s:e].split()) for s, e in spans]
     best, best_score = (0, 1), -1.0
     for i in range(len(spans)):
-        total, score = 0, 0
+        total, sc = 0, 0.0
         for j in range(i, len(spans)):
             if total + words[j] > budget and j > i:
                 break
             total += words[j]
-            score += scores[j]
-            if score > best_score:  # earlier and shorter windows win ties
-                best, best_score = (i, j + 1), score
+            sc += scores[j]
+            if sc > best_score + 1e-9:  # earlier and shorter windows win ties
+                best, best_score = (i, j + 1), sc
     return chunk.text[spans[best[0]][0]:spans[best[1] - 1][1]]
 
 
@@ -50,6 +80,7 @@ def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int
     """Up to top_k non-overlapping hits, best first, within a total word budget (`idf` weighs which
     table labels the question names)."""
     q = set(content_tokens(question))
+    wanted = answer_type(question)
 
     def names_label(h: Hit) -> bool:
         return label_share(h.chunk.locator.split(": ", 1)[-1], q, idf) >= 0.5
@@ -78,7 +109,7 @@ def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int
         table = (c.source, c.locator.split(",")[0])
         if c.kind == "table_row" and not names_label(h) and per_table.get(table, 0) >= MAX_UNNAMED_ROWS:
             continue  # rows of one table look alike to both rankers; they must not crowd out the prose
-        text = c.text if c.kind != "text" else _best_window(c, q, per)
+        text = c.text if c.kind != "text" else _best_window(c, q, per, idf, wanted)
         words = set(content_tokens(text))
         if any(len(words & e_words) / max(1, len(words | e_words)) >= 0.7 for e_words in seen):
             continue  # the same passage again (e.g. a blog post repeating its briefing)

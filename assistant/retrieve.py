@@ -83,6 +83,12 @@ class Retriever:
         """All words that point at a document rather than at content ('EUISS', 'blog')."""
         return set().union(*self._doc_cues.values()) if self._doc_cues else set()
 
+    def named_documents(self, question: str) -> set[str]:
+        """Sources the question points at by name ('the EUISS brief'); none if it names them all alike."""
+        q = set(content_tokens(question))
+        named = {src for src, cues in self._doc_cues.items() if cues & q}
+        return named if len(named) < len(self._doc_cues) else set()
+
     def idf(self, token: str) -> float:
         """Inverse document frequency over chunks; unseen words weigh most."""
         return math.log((len(self.chunks) + 1) / (self._df.get(token, 0) + 0.5))

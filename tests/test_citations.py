@@ -279,3 +279,22 @@ def test_a_figure_that_belongs_to_another_partner_does_not_support_the_claim():
     q = "On what date was the EU–United Kingdom security and defence partnership signed?"
     assert support("The EU–United Kingdom partnership was signed in 1994.", source, q) == 0.0
     assert support("Norway's Economic Area Agreement dates from 1994.", source, q) > 0.7
+
+
+def test_a_which_question_is_answered_by_lowercase_items_not_by_restating_it():
+    """'Which five areas...?' is answered by plain nouns ('crisis management; maritime security'); a claim
+    that only repeats the question names nothing."""
+    text = ("Below, five areas are identified among others in which such targeted partnerships could be further "
+            "developed: crisis management; maritime security; cybersecurity; outer space; and security of supply.")
+    c = _chunk(7, text, section="Targeted partnerships")
+    ev = [Evidence(1, Hit(c, 0.1), c.text)]
+    q = "Which five areas does the brief identify for targeted partnerships?"
+    listed = ("The five areas are crisis management, maritime security, cybersecurity, outer space and "
+              "security of supply [1].")
+    assert check_answer(listed, ev, q).citations
+    assert not check_answer("The brief identifies five areas for targeted partnerships [1].", ev, q).citations
+
+
+def test_a_restatement_in_the_words_of_the_document_title_names_nothing(evidence):
+    raw = "The EU's new bilateral security and defence partnerships (SDPs) cover space security [3]."
+    assert check_answer(raw, evidence, QUESTION).citations == []

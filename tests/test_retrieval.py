@@ -13,6 +13,7 @@ from assistant.evidence import select_evidence
 from assistant.retrieve import Retriever
 from assistant.store import open_index
 from assistant.text import expand_acronyms, find_acronyms, fold, sentence_spans, tokens
+from assistant.types import Chunk
 
 KINDS = {"text", "table_row", "table_column", "footnote"}
 ROW16 = "Table 2, row 16: Space security and defence"
@@ -139,3 +140,48 @@ def test_a_table_label_is_named_by_its_rare_words_not_by_common_ones(retriever):
     assert label_share(label, specific, retriever.idf) >= 0.6  # the table-lookup threshold
     top = retriever.search("Who signs a security and defence partnership?", 30)[:3]
     assert not any(h.chunk.locator.endswith(label) for h in top)
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("How many interviews underpin the analysis?", "number"),
+    ("How long after its FPA did Moldova sign an SDP?", "number"),
+    ("When did Japan sign its SDP?", "date"),
+    ("The brief called them still under negotiation. When were they signed?", "date"),
+    ("Which SDP was signed first, and on what dates?", "date"),
+    ("Which partners were consulted when the Compass was drafted?", None),
+    ("Who signs a security and defence partnership?", None),
+])
+def test_answer_type_of_a_question(question, kind):
+    from assistant.evidence import answer_type
+
+    want = answer_type(question)
+    if kind is None:
+        assert want is None
+    elif kind == "number":
+        assert want.search("a total of 13 interviews") and want.search("seven areas")
+        assert not want.search("signed in 2024")  # a year is not a count
+    else:
+        assert want.search("on 4 November 2024") and want.search("01/07/2013") and not want.search("13 interviews")
+
+
+def test_the_window_of_a_long_chunk_holds_the_sentence_with_the_answer_type():
+    """Without the answer type the sentence that restates the question wins; with it, the one holding a
+    number answers 'how many' (it counts as one more question word; the earlier sentence wins a tie)."""
+    from assistant.evidence import _best_window, answer_type
+
+    text = ("The report draws on desk research and a total of 13 interviews with officials. "
+            "The purpose of these interviews was to gather views on the partnership with the EU.")
+    c = Chunk(id="x#1", source="x.txt", text=text, kind="text", section="Introduction", locator="Introduction",
+              start=0, end=len(text), title="An analysis")
+    q = "How many interviews underpin the partnership analysis?"
+    window = _best_window(c, set(tokens(q)), 16, wanted=answer_type(q))
+    assert "13 interviews" in window and "purpose" not in window
+    assert "13 interviews" not in _best_window(c, set(tokens(q)), 16)
+
+
+def test_a_question_names_a_document_by_its_cues(retriever):
+    """'the EUISS brief' points at one document; a question naming none points at none."""
+    from helpers import DOC_003
+
+    assert retriever.named_documents("Which five areas does the EUISS brief identify?") == {DOC_003}
+    assert retriever.named_documents("Which SDPs cover space security?") == set()

@@ -274,3 +274,37 @@ def test_thumbs_in_the_chat_append_to_the_feedback_file(tiny_settings, tmp_path,
     (line,) = [json.loads(x) for x in fb.read_text().splitlines()]
     assert (line["rating"], line["asked"], line["question"]) == ("down", "and when was it signed?", a.question)
     assert app.on_feedback(turns, gr.LikeData(None, {"index": 7, "value": "", "liked": True})) == ""
+
+
+class _FixedGenerator:
+    """Stands in for the LLM in `answer()`: replies the same text to every prompt."""
+
+    backend, model, lock = "stub", "stub", None
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    def stream(self, messages, max_tokens=200):
+        yield self.reply
+
+
+@pytest.mark.parametrize(("question", "reply", "abstains"), [
+    ("When was the Northern Fisheries Pact signed?",
+     "The Northern Fisheries Pact was signed by Iceland, Norway and the Faroe Islands [1].", True),
+    ("When was the Northern Fisheries Pact signed?", "The Northern Fisheries Pact was signed on 3 March 2021 [1].",
+     False),
+    ("How many parties signed the Northern Fisheries Pact?",
+     "The pact was signed by Iceland, Norway and the Faroe Islands [1].", True),
+])
+def test_an_answer_without_the_number_or_date_asked_for_abstains(tiny_settings, monkeypatch, question, reply,
+                                                                  abstains):
+    """A supported sentence that gives no date to a 'when' question (or no count to 'how many') does not
+    answer it."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("assistant.answer"), "get_generator",
+                        lambda settings: _FixedGenerator(reply))
+    a = answer(question, corpus_dir=tiny_settings.corpus_dir, index_dir=tiny_settings.index_dir)
+    assert a.abstained is abstains, (a.text, a.abstain_reason)
+    if abstains:
+        assert "number or date" in a.abstain_reason
