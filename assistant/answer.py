@@ -19,12 +19,11 @@ from .generate import get_generator
 from .indexer import ensure_index
 from .prompts import CANNOT_ANSWER, SEND_BACK, SYSTEM_PROMPT, user_prompt
 from .retrieve import Retriever
-from .text import content_tokens, fold, label_share, sentence_spans
+from .text import content_tokens, fold, label_share, rarity, sentence_spans, weighted_hits
 from .types import Answer, Hit
 
 __all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "validate_question", "get_retriever"]
 
-_MARKERS = re.compile(r"\[\d+\]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _pipelines: dict[Path, Retriever] = {}
 _plock = threading.Lock()
@@ -177,7 +176,7 @@ def _scored_sentences(question: str, evidence: list[Evidence], idf=None) -> list
     """(share of the question's words, weighted by rarity, found in the sentence; source number;
     sentence) for every prose sentence of the evidence, best first. Rare words ('budget') decide."""
     q = set(content_tokens(question))
-    weight = {t: (idf(t) if idf else 1.0) for t in q}
+    weight = rarity(q, idf)
     total = sum(weight.values()) or 1.0
     out = []
     for e in evidence:
@@ -188,7 +187,7 @@ def _scored_sentences(question: str, evidence: list[Evidence], idf=None) -> list
             if len(sent.split()) < 5:
                 continue
             words = set(content_tokens(sent))
-            out.append((sum(w for t, w in weight.items() if t in words) / total, e.n, sent))
+            out.append((weighted_hits(weight, words) / total, e.n, sent))
     out.sort(key=lambda x: (-x[0], x[1]))
     return out
 
@@ -274,7 +273,8 @@ def _finish(question: str, raw: str, evidence: list[Evidence], hits: list[Hit], 
                                                 publishers, given=pointers)
     missing = missing or missing_term
     wanted = answer_type(question)
-    untyped = bool(checked.citations) and wanted is not None and not wanted.search(_MARKERS.sub("", checked.text))
+    untyped = bool(checked.citations) and wanted is not None and not any(  # markers ("[1]") are no numbers
+        wanted.search(c.text) for c in split_claims(checked.text))
     reason = ("the generator said the sources do not answer" if checked.refused else
               "no sentence of the answer was supported by its sources" if not checked.citations else
               "the answer gives no number or date, which the question asks for" if untyped else

@@ -261,7 +261,7 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
 
 
 def _names_something(claim: str, question: str, titles: set[str] = frozenset()) -> bool:
-    """Does the claim name anything the question does not already name: a proper name or figure, or at
+    """Does the claim name anything the question does not already name: a proper name or figure, or a
     list of plain nouns ('crisis management, maritime security; ...')? 'The SDPs cover space security'
     restates the question and answers nothing, even in the words of a document title (`titles`)."""
     if _names(claim) - _names(question) - _names(" ".join(question.split()[:1])):

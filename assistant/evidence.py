@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import content_tokens, label_share, sentence_spans
+from .text import content_tokens, label_share, rarity, sentence_spans, weighted_hits
 from .types import Chunk, Hit
 
 __all__ = ["Evidence", "select_evidence"]
@@ -50,13 +50,12 @@ def _best_window(chunk: Chunk, q: set[str], budget: int, idf=None, wanted: re.Pa
     spans = sentence_spans(chunk.text)
     if len(chunk.text.split()) <= budget or len(spans) <= 1:
         return chunk.text
-    weight = {t: (idf(t) if idf else 1.0) for t in q}
+    weight = rarity(q, idf)
     bonus = sum(weight.values()) / max(1, len(weight))  # an answer-type match counts as one average word
 
     def score(s: int, e: int) -> float:
         sent = chunk.text[s:e]
-        found = set(content_tokens(sent))
-        return sum(w for t, w in weight.items() if t in found) + (bonus if wanted and wanted.search(sent) else 0)
+        return weighted_hits(weight, set(content_tokens(sent))) + (bonus if wanted and wanted.search(sent) else 0)
 
     scores = [score(s, e) for s, e in spans]
     words = [len(chunk.text[s:e].split()) for s, e in spans]

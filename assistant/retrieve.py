@@ -85,9 +85,13 @@ class Retriever:
 
     def named_documents(self, question: str) -> set[str]:
         """Sources the question points at by name ('the EUISS brief'); none if it names them all alike."""
-        q = set(content_tokens(question))
-        named = {src for src, cues in self._doc_cues.items() if cues & q}
-        return named if len(named) < len(self._doc_cues) else set()
+        return set(self._named(set(content_tokens(question))))
+
+    def _named(self, q: set[str]) -> dict[str, int]:
+        """{source: how many of its cues the question tokens use}, for the sources they name; empty when
+        they name every document alike (then none is singled out)."""
+        named = {src: len(cues & q) for src, cues in self._doc_cues.items() if cues & q}
+        return named if len(named) < len(self._doc_cues) else {}
 
     def idf(self, token: str) -> float:
         """Inverse document frequency over chunks; unseen words weigh most."""
@@ -120,8 +124,8 @@ class Retriever:
                 if share >= 0.5:
                     h.score += share / (RRF_K + 1)
         # A question that names a document ("according to the EUISS brief") prefers that document.
-        named_docs = {src: len(cues & q) for src, cues in self._doc_cues.items() if cues & q}
-        if named_docs and len(named_docs) < len(self._doc_cues):
+        named_docs = self._named(q)
+        if named_docs:
             for h in hits.values():
                 h.score += named_docs.get(h.chunk.source, 0) / (RRF_K + 5)
         ranked = sorted(hits.values(), key=lambda h: h.score, reverse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["sentence_spans", "tokens", "content_tokens", "STOPWORDS", "fold", "label_share"]
+__all__ = ["sentence_spans", "tokens", "content_tokens", "STOPWORDS", "fold", "label_share", "rarity", "weighted_hits"]
 
 _ABBREV = re.compile(r"\b(e\.g|i\.e|etc|cf|pp?|No|Art|Dr|Mr|Ms|vs|Vol|op|cit|al|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|"
                      r"Sept|Oct|Nov|Dec|[A-Z])\.$")
@@ -143,5 +143,15 @@ def label_share(label: str, question_tokens: set[str], idf=None) -> float:
     words = set(content_tokens(label))
     if not words:
         return 0.0
-    weight = {w: (idf(w) if idf else 1.0) for w in words}
-    return sum(v for w, v in weight.items() if w in question_tokens) / (sum(weight.values()) or 1.0)
+    weight = rarity(words, idf)
+    return weighted_hits(weight, question_tokens) / (sum(weight.values()) or 1.0)
+
+
+def rarity(words, idf=None) -> dict[str, float]:
+    """Each word's weight: its rarity (`idf`) when given, else 1."""
+    return {w: (idf(w) if idf else 1.0) for w in words}
+
+
+def weighted_hits(weight: dict[str, float], words: set[str]) -> float:
+    """The summed weight of the weighted words that `words` contains."""
+    return sum(v for w, v in weight.items() if w in words)
