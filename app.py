@@ -24,6 +24,7 @@ import gradio as gr  # noqa: E402
 from assistant import (  # noqa: E402
     BACKEND_CHOICES,
     TOP_K_RANGE,
+    UPLOAD_TYPES,
     AssistantError,
     Citation,
     Settings,
@@ -141,22 +142,23 @@ def _answer_html(a: dict, turn: int, ttft: float | None) -> str:
     return "\n\n".join(parts)
 
 
+def _rewrite_head(question: str) -> str:
+    """The line above an answer that shows how a follow-up was understood."""
+    return f"<div class='rewrite'>Follow-up understood as: <b>{html.escape(question)}</b></div>\n\n"
+
+
 def _turn_message(t: dict) -> str:
-    head = ""
-    if t.get("rewritten"):
-        head = f"<div class='rewrite'>Follow-up understood as: <b>{html.escape(t['question'])}</b></div>\n\n"
-    return head + t["html"]
+    return (_rewrite_head(t["question"]) if t.get("rewritten") else "") + t["html"]
 
 
-def _sources_block(a: dict, turn: int) -> str:
+def _sources_block(a: dict, citations: list[Citation], turn: int) -> str:
     """Sources of one answer: title, file, locator and the quote marked in its context."""
     out = []
-    for c in a["citations"]:
-        cit = Citation(**{k: c[k] for k in ("n", "source", "title", "locator", "quote", "chunk_id", "start", "end")})
-        out.append(f"<div class='src' id='src-{turn}-{c['n']}'><div class='src-head'><span class='src-n'>"
-                   f"[{c['n']}]</span>{html.escape(c['title'])}</div><div class='src-loc'>"
-                   f"{html.escape(c['locator'] or 'passage')} · {html.escape(c['source'])}</div>"
-                   f"<blockquote class='src-ctx'>{passage_html(cit)}</blockquote></div>")
+    for c in citations:
+        out.append(f"<div class='src' id='src-{turn}-{c.n}'><div class='src-head'><span class='src-n'>"
+                   f"[{c.n}]</span>{html.escape(c.title)}</div><div class='src-loc'>"
+                   f"{html.escape(c.locator or 'passage')} · {html.escape(c.source)}</div>"
+                   f"<blockquote class='src-ctx'>{passage_html(c)}</blockquote></div>")
     if not out and a["abstained"]:
         out.append("<div class='closest'>Not answered by the documents. Closest passages:<ul>"
                    + "".join(f"<li><b>{html.escape(h['title'])}</b> — {html.escape(h['locator'])}</li>"
@@ -208,7 +210,7 @@ def respond(message: str, history: list, turns: list[dict] | None, overrides: di
     try:
         rw = standalone_question(message, [Turn(t["question"], t["answer"]["text"]) for t in turns], **overrides)
         if rw.rewritten:
-            head = f"<div class='rewrite'>Follow-up understood as: <b>{html.escape(rw.question)}</b></div>\n\n"
+            head = _rewrite_head(rw.question)
         user = {"role": "user", "content": message}
         yield [*base, user, {"role": "assistant", "content": head + "<em>retrieving passages…</em>"}], \
             gr.skip(), turns, gr.skip(), ""
@@ -234,23 +236,17 @@ def respond(message: str, history: list, turns: list[dict] | None, overrides: di
     a = final.to_dict()
     a["seconds"] = time.perf_counter() - t0  # what the user waited, rewrite included
     a["closest"] = [{"title": h.chunk.title, "locator": h.chunk.locator or h.chunk.section} for h in final.hits[:3]]
-    turn = {"asked": message, "question": rw.question, "rewritten": rw.rewritten, "answer": a, "ttft": ttft,
-            "html": _answer_html(a, n, ttft), "sources": _sources_block(a, n),
-            "markdown": final.to_markdown()}
-    turns.append(turn)
-    yield _history(turns), _sources_panel(turns), turns, turn["markdown"], ""
+    turns.append({"asked": message, "question": rw.question, "rewritten": rw.rewritten, "answer": a,
+                  "html": _answer_html(a, n, ttft), "sources": _sources_block(a, final.citations, n)})
+    yield _history(turns), _sources_panel(turns), turns, final.to_markdown(), ""
 
 
 def ask(question: str) -> str:
     """Answer Markdown with [n] markers followed by the numbered sources (API endpoint /ask)."""
     try:
-        return _answer_for_api(question)
+        return answer(question).to_markdown()
     except AssistantError as e:
         return f"Error: {e}"
-
-
-def _answer_for_api(question: str) -> str:
-    return answer(question).to_markdown()
 
 
 def new_conversation():
@@ -283,16 +279,21 @@ def apply_settings(backend: str, base_url: str, model: str, api_key: str, top_k:
 # --------------------------------------------------------------------------- documents
 
 
-def _doc_rows() -> str:
+def _doc_list() -> tuple[str, list[tuple[str, str]]]:
+    """The documents table and the reader's choices, from one listing of the index."""
+    docs = list_documents()
     rows = "".join(f"<tr><td>{html.escape(d.title)}</td><td>{html.escape(d.publisher)}</td><td>{html.escape(d.date)}"
                    f"</td><td class='num'>{d.chunks}</td><td class='num'>{d.tables}</td>"
-                   f"<td><code>{html.escape(d.source)}</code></td></tr>" for d in list_documents())
-    return ("<table class='doc-list'><thead><tr><th>title</th><th>publisher</th><th>date</th><th>chunks</th>"
-            f"<th>tables</th><th>file</th></tr></thead><tbody>{rows}</tbody></table>")
+                   f"<td><code>{html.escape(d.source)}</code></td></tr>" for d in docs)
+    table = ("<table class='doc-list'><thead><tr><th>title</th><th>publisher</th><th>date</th><th>chunks</th>"
+             f"<th>tables</th><th>file</th></tr></thead><tbody>{rows}</tbody></table>")
+    return table, [(d.title, d.source) for d in docs]
 
 
-def _doc_choices():
-    return [(d.title, d.source) for d in list_documents()]
+def _doc_view():
+    """On page load: the documents table and the reader's choices."""
+    table, choices = _doc_list()
+    return table, gr.update(choices=choices)
 
 
 def show_document(source: str | None) -> str:
@@ -314,8 +315,9 @@ def upload(file, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - Gradio'
         summary = add_document(path, name, progress=True)
     except AssistantError as e:
         return f"⚠ {e}", gr.skip(), gr.skip()
+    table, choices = _doc_list()
     return (f"✓ Added **{name}** and updated the index: {summary.line()}. You can ask about it now.",
-            _doc_rows(), gr.update(choices=_doc_choices(), value=name))
+            table, gr.update(choices=choices, value=name))
 
 
 # --------------------------------------------------------------------------- layout
@@ -356,9 +358,9 @@ def build() -> gr.Blocks:
             docs = gr.HTML("", elem_id="doc-list")
             pick = gr.Dropdown(label="Read a document", choices=[], elem_id="doc-pick")
             view = gr.HTML(show_document(None), elem_id="doc-view")
-            with gr.Accordion("Add a document (.txt, .md, .html, .pdf)", open=False):
+            with gr.Accordion(f"Add a document ({', '.join(UPLOAD_TYPES)})", open=False):
                 upl = gr.File(label=f"Document (up to {defaults.max_file_mb:g} MB)", file_count="single",
-                              file_types=[".txt", ".md", ".html", ".pdf"], elem_id="upload")
+                              file_types=list(UPLOAD_TYPES), elem_id="upload")
                 add_btn = gr.Button("Add to the library and index it", variant="primary")
                 upl_status = gr.Markdown("")
         with gr.Tab("Settings"):
@@ -394,7 +396,7 @@ def build() -> gr.Blocks:
         clear.click(new_conversation, None, [chatbot, sources, turns, md], queue=False, api_visibility="undocumented")
         copy_btn.click(None, md, None, js="(x) => { if (x) navigator.clipboard.writeText(x); }")
         chatbot.like(on_feedback, turns, feedback_note, queue=False, api_visibility="undocumented")
-        demo.load(lambda: (_doc_rows(), gr.update(choices=_doc_choices())), None, [docs, pick], queue=False,
+        demo.load(_doc_view, None, [docs, pick], queue=False,
                   api_visibility="undocumented")
         pick.change(show_document, pick, view, queue=False, api_visibility="undocumented")
         add_btn.click(upload, upl, [upl_status, docs, pick], concurrency_limit=1, concurrency_id="index",

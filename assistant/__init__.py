@@ -21,6 +21,7 @@ from .errors import AssistantError  # noqa: E402
 from .feedback import record_feedback  # noqa: E402
 from .indexer import IndexSummary, build_index  # noqa: E402
 from .library import (  # noqa: E402
+    UPLOAD_TYPES,
     DocumentInfo,
     add_document,
     document_html,
@@ -37,4 +38,4 @@ __all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "build_index", 
            # conversation and UI support (app.py uses only these)
            "standalone_question", "Turn", "Rewrite", "prepare_index", "list_documents", "DocumentInfo",
            "get_document", "document_html", "passage_html", "add_document", "record_feedback",
-           "session_overrides", "check_backend", "BACKEND_CHOICES", "TOP_K_RANGE"]
+           "session_overrides", "check_backend", "BACKEND_CHOICES", "TOP_K_RANGE", "UPLOAD_TYPES"]

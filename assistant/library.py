@@ -18,8 +18,8 @@ from . import store
 from .config import Settings
 from .errors import CorpusError, IndexLockedError, InputError
 from .indexer import IndexSummary, build_index, ensure_index
-from .ingest import SUPPORTED, file_sha256, load_document, scan_corpus
-from .types import Block, Citation, Document
+from .ingest import file_sha256, load_document, scan_corpus
+from .types import Citation, Document
 
 __all__ = ["DocumentInfo", "prepare_index", "list_documents", "get_document", "document_html", "passage_html",
            "safe_filename", "add_document", "UPLOAD_TYPES"]
@@ -86,10 +86,7 @@ def get_document(source: str, settings: Settings | None = None) -> Document:
     docs = _handle(settings).documents
     if source not in docs:
         raise InputError(f"no indexed document named {source!r}")
-    doc = docs[source]
-    if doc.blocks and isinstance(doc.blocks[0], dict):  # the index stores blocks as plain JSON objects
-        doc.blocks = [Block(**{**b, "section": tuple(b.get("section", ()))}) for b in doc.blocks]  # type: ignore
-    return doc
+    return docs[source]  # store._load_documents already made blocks and tables typed objects
 
 
 def _table_html(doc: Document, k: int) -> str:
@@ -179,8 +176,6 @@ def safe_filename(name: str) -> str:
     suffix = Path(base).suffix.lower()
     if suffix not in UPLOAD_TYPES:
         raise InputError(f"{base}: unsupported type {suffix or '(none)'}; upload one of {', '.join(UPLOAD_TYPES)}")
-    if suffix not in SUPPORTED:  # pragma: no cover - UPLOAD_TYPES is a subset of what ingest reads
-        raise InputError(f"{base}: unsupported type {suffix}")
     return base
 
 
