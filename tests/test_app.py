@@ -19,7 +19,6 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from helpers import CORPUS, REPO, free_port, serving, stop
@@ -114,12 +113,12 @@ def app_url(corpus_index, fake_llm, tmp_path_factory):
     """`python app.py` on a free port over the session's corpus index, answering with the fake LLM."""
     port = free_port()
     logs = tmp_path_factory.mktemp("app")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "GRADIO_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ASSISTANT_", "GRADIO_")) or k == "ASSISTANT_MODEL_CACHE"}
     env.update(ASSISTANT_INDEX_DIR=str(corpus_index.index_dir), ASSISTANT_CORPUS_DIR=str(CORPUS),
                ASSISTANT_LLM="openai", ASSISTANT_LLM_BASE_URL=f"http://127.0.0.1:{fake_llm.server_address[1]}/v1",
                ASSISTANT_LLM_MODEL="fake-llm", ASSISTANT_FEEDBACK_FILE=str(logs / "feedback.jsonl"),
-               GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1",
-               ASSISTANT_MODEL_CACHE=os.environ.get("ASSISTANT_MODEL_CACHE", str(Path.home() / ".cache/assistant")))
+               GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
     out = (logs / "app.log").open("w")
     proc = subprocess.Popen([sys.executable, str(REPO / "app.py")], env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

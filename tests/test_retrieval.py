@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import DOC_004
+from helpers import DOC_003, DOC_004
 
 from assistant import retrieve
 from assistant.answer import get_retriever
@@ -181,7 +181,5 @@ def test_the_window_of_a_long_chunk_holds_the_sentence_with_the_answer_type():
 
 def test_a_question_names_a_document_by_its_cues(retriever):
     """'the EUISS brief' points at one document; a question naming none points at none."""
-    from helpers import DOC_003
-
     assert retriever.named_documents("Which five areas does the EUISS brief identify?") == {DOC_003}
     assert retriever.named_documents("Which SDPs cover space security?") == set()

@@ -269,15 +269,13 @@ def test_server_index_survives_a_server_restart(tiny_corpus, tmp_path):
         build_index(settings)
         before = answer(PACT, **_fields(settings), llm="none")
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop(proc)
     proc, url2 = start_chroma(db)
     try:
         settings2 = settings.replace(chroma_url=url2)
         assert build_index(settings2).up_to_date
         _same_answer(answer(PACT, **_fields(settings2), llm="none"), before)
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop(proc)
     shutil.rmtree(db, ignore_errors=True)
 

@@ -17,6 +17,7 @@ from assistant.conversation import Turn, is_follow_up, rewrite_by_rules, standal
 from assistant.errors import ConfigError, CorpusError, GeneratorError, InputError
 from assistant.evaluate import feedback_to_gold
 from assistant.feedback import record_feedback
+from assistant.generate import Generator
 from assistant.library import add_document, document_html, get_document, list_documents, passage_html, safe_filename
 from assistant.session import check_backend, session_overrides
 
@@ -58,15 +59,17 @@ def test_unresolvable_reference_keeps_the_context():
     assert q.startswith("When was it signed") and "space security" in q
 
 
-class _StubGenerator:
-    backend, model = "stub", "stub"
+class _StubGenerator(Generator):
+    """Stands in for the LLM: replies the same text to every prompt and records the prompts."""
+
+    backend, model, lock = "stub", "stub", None
 
     def __init__(self, reply: str) -> None:
         self.reply, self.calls = reply, []
 
-    def generate(self, messages, max_tokens=200):
+    def _stream(self, messages, max_tokens):
         self.calls.append(messages)
-        return self.reply
+        yield self.reply
 
 
 @pytest.mark.parametrize(("reply", "method", "expected"), [
@@ -104,11 +107,11 @@ def test_documents_listed_and_rendered_with_tables(tiny_settings):
         get_document("nope.txt", tiny_settings)
 
 
-def test_passage_marks_the_quote_in_its_context(tiny_settings):
-    a = answer("When was the Northern Fisheries Pact signed?", llm="none", corpus_dir=tiny_settings.corpus_dir,
-               index_dir=tiny_settings.index_dir)
+def test_passage_marks_the_quote_in_its_context(tiny_index):
+    a = answer("When was the Northern Fisheries Pact signed?", llm="none", corpus_dir=tiny_index.corpus_dir,
+               index_dir=tiny_index.index_dir)
     c = a.citations[0]
-    html = passage_html(c, tiny_settings)
+    html = passage_html(c, tiny_index)
     assert f"<mark>{c.quote}</mark>" in html.replace("&#x27;", "'")
     before, after = html.split("<mark>")[0], html.split("</mark>")[1]
     assert before.strip() or after.strip()  # some surrounding text
@@ -176,9 +179,9 @@ def test_upload_with_the_same_content_as_a_document_refused(tiny_settings, tmp_p
 # --------------------------------------------------------------------------- feedback
 
 
-def test_feedback_lines_become_gold_drafts(tiny_settings, tmp_path):
-    a = answer("When was the Northern Fisheries Pact signed?", llm="none", corpus_dir=tiny_settings.corpus_dir,
-               index_dir=tiny_settings.index_dir)
+def test_feedback_lines_become_gold_drafts(tiny_index, tmp_path):
+    a = answer("When was the Northern Fisheries Pact signed?", llm="none", corpus_dir=tiny_index.corpus_dir,
+               index_dir=tiny_index.index_dir)
     path = tmp_path / "fb.jsonl"
     record_feedback(a, "up", path=path)
     record_feedback(a.to_dict(), "down", asked="and when was it signed?", path=path)
@@ -215,7 +218,7 @@ def test_wrong_server_address_gives_one_clear_line():
     assert str(e.value) == "cannot connect to the openai server at http://127.0.0.1:9/v1"
 
 
-def test_settings_tab_reports_errors_without_traceback(monkeypatch):
+def test_settings_tab_reports_errors_without_traceback():
     app = _import_app()
     ov, status = app.apply_settings("openai", "http://127.0.0.1:9/v1", "m", "", 4, {"llm": "none"})
     assert ov == {"llm": "none"} and "cannot connect" in status and "Traceback" not in status
@@ -260,32 +263,20 @@ def test_app_refuses_to_start_exposed_without_credentials():
     assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("error: binding to 0.0.0.0")
 
 
-def test_thumbs_in_the_chat_append_to_the_feedback_file(tiny_settings, tmp_path, monkeypatch):
+def test_thumbs_in_the_chat_append_to_the_feedback_file(tiny_index, tmp_path, monkeypatch):
     import gradio as gr
 
     app = _import_app()
     fb = tmp_path / "feedback.jsonl"
     monkeypatch.setenv("ASSISTANT_FEEDBACK_FILE", str(fb))
-    a = answer("When was the Northern Fisheries Pact signed?", llm="none", corpus_dir=tiny_settings.corpus_dir,
-               index_dir=tiny_settings.index_dir)
+    a = answer("When was the Northern Fisheries Pact signed?", llm="none", corpus_dir=tiny_index.corpus_dir,
+               index_dir=tiny_index.index_dir)
     turns = [{"asked": "and when was it signed?", "answer": a.to_dict()}]
     note = app.on_feedback(turns, gr.LikeData(None, {"index": 1, "value": "...", "liked": False}))
     assert "Q1" in note and "feedback.jsonl" in note
     (line,) = [json.loads(x) for x in fb.read_text().splitlines()]
     assert (line["rating"], line["asked"], line["question"]) == ("down", "and when was it signed?", a.question)
     assert app.on_feedback(turns, gr.LikeData(None, {"index": 7, "value": "", "liked": True})) == ""
-
-
-class _FixedGenerator:
-    """Stands in for the LLM in `answer()`: replies the same text to every prompt."""
-
-    backend, model, lock = "stub", "stub", None
-
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
-
-    def stream(self, messages, max_tokens=200):
-        yield self.reply
 
 
 @pytest.mark.parametrize(("question", "reply", "abstains"), [
@@ -296,15 +287,22 @@ class _FixedGenerator:
     ("How many parties signed the Northern Fisheries Pact?",
      "The pact was signed by Iceland, Norway and the Faroe Islands [1].", True),
 ])
-def test_an_answer_without_the_number_or_date_asked_for_abstains(tiny_settings, monkeypatch, question, reply,
+def test_an_answer_without_the_number_or_date_asked_for_abstains(tiny_index, monkeypatch, question, reply,
                                                                   abstains):
     """A supported sentence that gives no date to a 'when' question (or no count to 'how many') does not
     answer it."""
     import importlib
 
     monkeypatch.setattr(importlib.import_module("assistant.answer"), "get_generator",
-                        lambda settings: _FixedGenerator(reply))
-    a = answer(question, corpus_dir=tiny_settings.corpus_dir, index_dir=tiny_settings.index_dir)
+                        lambda settings: _StubGenerator(reply))
+    a = answer(question, corpus_dir=tiny_index.corpus_dir, index_dir=tiny_index.index_dir)
     assert a.abstained is abstains, (a.text, a.abstain_reason)
     if abstains:
         assert "number or date" in a.abstain_reason
+
+
+def test_every_upload_type_is_one_ingestion_reads():
+    from assistant.ingest import SUPPORTED
+    from assistant.library import UPLOAD_TYPES
+
+    assert set(UPLOAD_TYPES) <= set(SUPPORTED)
