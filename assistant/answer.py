@@ -14,12 +14,12 @@ from .citations import ASKS_FOR_NAMES, NEGATION, check_answer, split_claims, sup
 from .config import Settings
 from .embed import get_embedder
 from .errors import CorpusError, GeneratorError, InputError
-from .evidence import Evidence, answer_type, select_evidence
+from .evidence import Evidence, answer_type, focus, select_evidence
 from .generate import get_generator
 from .indexer import ensure_index
-from .prompts import CANNOT_ANSWER, SEND_BACK, SYSTEM_PROMPT, user_prompt
+from .prompts import CANNOT_ANSWER, FOCUSED_PROMPT, SEND_BACK, SYSTEM_PROMPT, user_prompt
 from .retrieve import Retriever
-from .text import content_tokens, fold, label_share, rarity, sentence_spans, weighted_hits
+from .text import content_tokens, fold, label_share, present, rarity, sentence_spans, weighted_hits
 from .types import Answer, Hit
 
 __all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "validate_question", "get_retriever"]
@@ -110,17 +110,6 @@ _META = set(content_tokens("according per table tables listed list lists documen
                            "describe described characterise characterize differ reflected idea"))
 
 
-def _present(token: str, words: set[str]) -> bool:
-    """The token or a word sharing its stem ('participating' ~ 'participation', 'Korean' ~ 'Korea')."""
-    if token in words:
-        return True
-    if "-" in token:  # 'eu-japan' is there when its parts are
-        parts = [p for p in token.split("-") if p in content_tokens(p)]
-        return bool(parts) and all(_present(p, words) for p in parts)
-    return len(token) >= 5 and any(len(w) >= 5 and abs(len(w) - len(token)) <= 3 and
-                                   (w.startswith(token) or token.startswith(w)) for w in words)
-
-
 def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = frozenset(),
                        acronyms: dict[str, str] | None = None, publishers: str = "",
                        given: set[str] = frozenset()) -> tuple[float, str | None]:
@@ -139,12 +128,12 @@ def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = 
 
     def covered(t: str) -> bool:
         exp = acronyms.get(t) or acronyms.get(t.rstrip("s"))
-        if _present(t, words):
+        if present(t, words):
             return True
         if not exp:
             return False
         parts = content_tokens(exp)  # in the passages, or the very subject of a cited document's title
-        return all(_present(w, words) for w in parts) or any(" ".join(parts) in title for title in titles)
+        return all(present(w, words) for w in parts) or any(" ".join(parts) in title for title in titles)
 
     missing = sorted(t for t in q if (t in acronyms or t.rstrip("s") in acronyms) and not covered(t)
                      # 'EP' (European Parliament) points at who wrote a document, not at what is asked
@@ -166,9 +155,9 @@ def _label(e: Evidence) -> str:
     return title
 
 
-def _messages(question: str, evidence: list[Evidence]) -> list[dict]:
+def _messages(question: str, evidence: list[Evidence], system: str = SYSTEM_PROMPT) -> list[dict]:
     sources = [(e.n, _label(e), e.text) for e in evidence]
-    return [{"role": "system", "content": SYSTEM_PROMPT},
+    return [{"role": "system", "content": system},
             {"role": "user", "content": user_prompt(question, sources)}]
 
 
@@ -220,6 +209,7 @@ def _supplement(question: str, raw: str, evidence: list[Evidence], quotes: list[
 
 SUPPLEMENT_MIN_OVERLAP = 0.5  # rarity-weighted share of the question a sentence must contain to be added
 FALLBACK_MIN_OVERLAP = 0.65  # ... to stand alone as the answer when the generated one failed
+FOCUS_SOURCES = 2  # sources in the second attempt after a refusal
 FALLBACK_NOTICE = ("The generated answer was not supported by the documents; "
                    "showing the passage that answers the question instead.")
 
@@ -322,6 +312,16 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
             messages += [{"role": "assistant", "content": "".join(pieces)}, {"role": "user", "content": SEND_BACK}]
             pieces = []
             for piece in generator.stream(messages, settings.max_tokens):
+                pieces.append(piece)
+                yield StreamEvent("token", piece)
+        if check_answer("".join(pieces), evidence, q).refused and len(evidence) > FOCUS_SOURCES:
+            # Ask once more with only the closest sources: the refusal of a small model is often a
+            # distraction by the others. Every check still applies to what it answers.
+            narrow = focus(q, evidence, FOCUS_SOURCES, retriever.idf)
+            yield StreamEvent("status", f"no answer in {len(evidence)} passages; asking again with the "
+                                        f"{len(narrow)} closest")
+            pieces = []
+            for piece in generator.stream(_messages(q, narrow, FOCUSED_PROMPT), settings.max_tokens):
                 pieces.append(piece)
                 yield StreamEvent("token", piece)
     except GeneratorError as e:

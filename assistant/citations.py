@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .evidence import Evidence
 from .prompts import REFUSAL_PATTERN
-from .text import STOPWORDS, content_tokens, fold, label_share, sentence_spans, tokens
+from .text import STOPWORDS, content_tokens, fold, label_share, present, sentence_spans, tokens
 from .types import Citation
 
 __all__ = ["Checked", "check_answer", "support", "best_quote", "split_claims"]
@@ -102,9 +102,10 @@ def support(claim: str, source_text: str, question: str) -> float:
     for word in _ORDINALS & set(tokens(claim)):
         if word not in set(tokens(source_text)):
             return 0.0  # "the seventh partner": an ordinal the source does not state
-    if not (a & p) - q and (a - q):  # says something, but nothing of it from the source
+    found = {t for t in a if t in p or t in q or present(t, p)}  # 'annual' is in 'annually'
+    if not found - q and (a - q):  # says something, but nothing of it from the source
         return 0.0
-    return len(a & (p | q)) / len(a)
+    return len(found) / len(a)
 
 
 def _figure_of_another(claim: str, source_text: str) -> bool:
@@ -204,10 +205,11 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
             dropped.append(claim.text)
             continue
         candidates = [by_n[n] for n in claim.cites if n in by_n]
-        scored = [(support(claim.text, _context(e), question), e) for e in candidates]
+        scored = [(support(claim.text, _context(e, evidence), question), e) for e in candidates]
         good = [(s, e) for s, e in scored if s >= SUPPORT_THRESHOLD]
         if not good:  # wrong or missing marker: does another source support it?
-            others = [(support(claim.text, _context(e), question), e) for e in evidence if e not in candidates]
+            others = [(support(claim.text, _context(e, evidence), question), e) for e in evidence
+                      if e not in candidates]
             good = sorted([(s, e) for s, e in others if s >= SUPPORT_THRESHOLD], key=lambda x: -x[0])[:1]
         if not good:
             dropped.append(claim.text)
@@ -237,7 +239,7 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
         if not sources:
             dropped.append(claim.text)
             continue
-        kept.append((text, sources[:2]))
+        kept.append((text, sources[:2] + _notes_needed(text, sources[0][0], evidence, question)))
     citations: list[Citation] = []
     index: dict[tuple[str, int, int], int] = {}
     parts = []
@@ -274,9 +276,30 @@ def _label_overlap(e: Evidence, question: str) -> float:
     return label_share(e.chunk.locator.split(": ", 1)[-1], set(content_tokens(question)))
 
 
-def _context(e: Evidence) -> str:
+def _notes_needed(claim: str, e: Evidence, evidence: list[Evidence], question: str) -> list:
+    """The footnotes of `e` among the sources, quoted, when the claim needs them to be supported."""
     c = e.chunk
-    return f"{c.title} {c.section} {c.text}"
+    if c.kind != "text" or support(claim, f"{c.title} {c.section} {c.text}", question) >= SUPPORT_THRESHOLD:
+        return []
+    return [(f, (0, len(f.chunk.text))) for f in _footnotes(e, evidence)]
+
+
+def _footnotes(e: Evidence, evidence: list[Evidence]) -> list[Evidence]:
+    """The footnotes that `e` calls (²³) and that are among the sources too."""
+    c = e.chunk
+    calls = {m.translate(_SUPERSCRIPT) for m in re.findall(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]+", c.text)}
+    return [f for f in evidence if calls and f.chunk.kind == "footnote" and f.chunk.source == c.source
+            and f.chunk.locator.removeprefix("Footnote ") in calls]
+
+
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+
+
+def _context(e: Evidence, evidence: list[Evidence] = ()) -> str:
+    """What a source says: its title, section and text, and the text of any footnote it calls (²³) that
+    is among the sources too ('the EP ... stressed that Russia ...²³' + 'European Parliament resolution')."""
+    c = e.chunk
+    return " ".join([c.title, c.section, c.text, *(f.chunk.text for f in _footnotes(e, evidence))])
 
 
 def claim_tokens(text: str) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SYSTEM_PROMPT", "CANNOT_ANSWER", "SEND_BACK", "user_prompt", "REFUSAL_PATTERN"]
+__all__ = ["SYSTEM_PROMPT", "FOCUSED_PROMPT", "CANNOT_ANSWER", "SEND_BACK", "user_prompt", "REFUSAL_PATTERN"]
 
 CANNOT_ANSWER = "I cannot answer this from the documents."
 
@@ -24,6 +24,13 @@ yes (✓) for Iceland, Faroe Islands; no (✗) for Greenland, Norway.
 Question: Which FAs provide for joint patrols, and when was the first dialogue with Iceland?
 Answer: The fisheries agreements with Iceland and the Faroe Islands provide for joint patrols [1]. \
 The first fisheries dialogue with Iceland took place on 3 March 2021 [2]."""
+
+# The second attempt after a refusal, over the two closest sources only. A 1.5B model given a way out
+# takes it even when a source states the answer outright, so this prompt offers none; the citation
+# checks and the abstention guards decide whether what it says stands.
+FOCUSED_PROMPT = SYSTEM_PROMPT.replace(
+    f"- If the sources do not answer the question, reply exactly: {CANNOT_ANSWER}\n", "")
+assert FOCUSED_PROMPT != SYSTEM_PROMPT
 
 REFUSAL_PATTERN = (
     r"(cannot answer|can ?not be answered|unable to answer|do(es)? not (contain|say|state|mention|specify|provide|"

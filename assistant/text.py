@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["sentence_spans", "tokens", "content_tokens", "STOPWORDS", "fold", "label_share", "rarity", "weighted_hits"]
+__all__ = ["sentence_spans", "tokens", "content_tokens", "STOPWORDS", "fold", "label_share", "rarity",
+           "weighted_hits", "present"]
 
 _ABBREV = re.compile(r"\b(e\.g|i\.e|etc|cf|pp?|No|Art|Dr|Mr|Ms|vs|Vol|op|cit|al|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|"
                      r"Sept|Oct|Nov|Dec|[A-Z])\.$")
@@ -155,3 +156,14 @@ def rarity(words, idf=None) -> dict[str, float]:
 def weighted_hits(weight: dict[str, float], words: set[str]) -> float:
     """The summed weight of the weighted words that `words` contains."""
     return sum(v for w, v in weight.items() if w in words)
+
+
+def present(token: str, words: set[str]) -> bool:
+    """The token or a word sharing its stem ('participating' ~ 'participation', 'Korean' ~ 'Korea')."""
+    if token in words:
+        return True
+    if "-" in token:  # 'eu-japan' is there when its parts are
+        parts = [p for p in token.split("-") if p in content_tokens(p)]
+        return bool(parts) and all(present(p, words) for p in parts)
+    return len(token) >= 5 and any(len(w) >= 5 and abs(len(w) - len(token)) <= 3 and
+                                   (w.startswith(token) or token.startswith(w)) for w in words)

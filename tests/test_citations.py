@@ -298,3 +298,31 @@ def test_a_which_question_is_answered_by_lowercase_items_not_by_restating_it():
 def test_a_restatement_in_the_words_of_the_document_title_names_nothing(evidence):
     raw = "The EU's new bilateral security and defence partnerships (SDPs) cover space security [3]."
     assert check_answer(raw, evidence, QUESTION).citations == []
+
+
+def test_a_claim_may_rest_on_the_footnote_its_passage_calls_and_cites_it():
+    """'the EP ... stressed that Russia ...²³' with footnote 23 ('European Parliament resolution of 12 March
+    2019') among the sources supports a sentence naming the European Parliament; both are quoted."""
+    body = _chunk(1, "Indeed, in 2019 the EP adopted a resolution in which it stressed that Russia \u2018can no "
+                     "longer be considered a strategic partner\u2019\u00b2\u00b3. China is both a partner and a rival.",
+                  section="2.2 Strategic approach")
+    note = _chunk(2, "Footnote 23: European Parliament resolution of 12 March 2019 on the state of EU-Russia "
+                     "political relations.", "footnote", "2.2 Strategic approach", "Footnote 23")
+    other = _chunk(3, "Footnote 24: Joint communication on China.", "footnote", "2.2 Strategic approach", "Footnote 24")
+    ev = [Evidence(i, Hit(c, 0.01), c.text) for i, c in enumerate([body, note, other], start=1)]
+    q = "What position did the European Parliament take on Russia in 2019?"
+    claim = "The European Parliament stressed that Russia can no longer be considered a strategic partner [1]."
+    checked = check_answer(claim, ev, q)
+    assert checked.citations, checked.dropped
+    assert [c.locator for c in checked.citations] == ["2.2 Strategic approach", "Footnote 23"]
+    _quote_is_verbatim(checked, ev)
+    # without the footnote among the sources, the name 'Parliament' has no source
+    assert not check_answer(claim, ev[:1], q).citations
+
+
+def test_support_matches_word_forms():
+    q = "How does the dialogue under the Albania SDP differ from North Macedonia's?"
+    src = "For Albania, the Security and Defence Dialogue will take place annually."
+    assert support("The dialogue with Albania takes place annually.", src, q) == 1.0
+    assert support("The dialogue with Albania is annual.", src, q) == 1.0  # 'annual' is in 'annually'
+    assert support("The dialogue with Albania is monthly.", src, q) < 0.7

@@ -183,3 +183,15 @@ def test_a_question_names_a_document_by_its_cues(retriever):
     """'the EUISS brief' points at one document; a question naming none points at none."""
     assert retriever.named_documents("Which five areas does the EUISS brief identify?") == {DOC_003}
     assert retriever.named_documents("Which SDPs cover space security?") == set()
+
+
+def test_focus_keeps_the_sources_holding_most_of_the_question_in_their_numbering():
+    from assistant.evidence import Evidence, focus
+    from assistant.types import Chunk, Hit
+
+    texts = ["The budget of the facility grew.", "Russia can no longer be considered a strategic partner, "
+             "the Parliament said in 2019.", "Cyber dialogues started.", "Russia was named in 2019."]
+    ev = [Evidence(i, Hit(Chunk(f"a#{i}", "a", t, "text", "", "", 0, len(t), title="T"), 0.1), t)
+          for i, t in enumerate(texts, start=1)]
+    kept = focus("What did the Parliament say about Russia as a strategic partner in 2019?", ev, 2)
+    assert [e.n for e in kept] == [2, 4]
