@@ -19,7 +19,7 @@ from .generate import get_generator
 from .indexer import ensure_index
 from .prompts import CANNOT_ANSWER, FOCUSED_PROMPT, SEND_BACK, SYSTEM_PROMPT, user_prompt
 from .retrieve import Retriever
-from .text import content_tokens, fold, label_share, present, rarity, sentence_spans, weighted_hits
+from .text import content_tokens, fold, initialisms, label_share, present, rarity, sentence_spans, weighted_hits
 from .types import Answer, Hit
 
 __all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "validate_question", "get_retriever"]
@@ -90,7 +90,7 @@ _GENERIC_CAPS = {"eu", "european", "union", "which", "what", "when", "how", "who
 def _missing_anchor(question: str, evidence: list[Evidence]) -> str | None:
     """A name the question asks about that the cited passages never mention (most must be there)."""
     text = fold(" ".join(f"{e.chunk.title} {e.chunk.section} {e.chunk.text}" for e in evidence))
-    words = set(re.findall(r"[a-z][a-z'’-]*", text))
+    words = _spelled_out(question, set(re.findall(r"[a-z][a-z'’-]*", text)))
     anchors = _anchors(question)
     # "Korean" is found as "Korea", "Norwegian" as "Norway": compare the first letters of longer words
     missing = [a for a in anchors if a not in words and not (
@@ -100,6 +100,13 @@ def _missing_anchor(question: str, evidence: list[Evidence]) -> str | None:
     return None
 
 
+def _spelled_out(question: str, words: set[str]) -> set[str]:
+    """`words` plus the words of each name in the question that they hold by its initials ('US' holds
+    'United States')."""
+    run_words = [w for short, run in initialisms(question).items() if short in words for w in run]
+    return words | set(run_words) | set(content_tokens(" ".join(run_words)))  # as written and as stems
+
+
 QUESTION_COVERAGE = 0.55  # share of the question's content words the cited passages must contain
 
 
@@ -107,7 +114,9 @@ _META = set(content_tokens("according per table tables listed list lists documen
                            "analysis report paper say says said mention mentioned among one two three four five six "
                            "seven eight nine ten name named give given show shown marked "
                            # how a document treats a subject, not the subject
-                           "describe described characterise characterize differ reflected idea"))
+                           "describe described characterise characterize differ reflected idea "
+                           # how a table marks a cell, not what the cell is about
+                           "ticked unticked unmarked left"))
 
 
 def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = frozenset(),
@@ -122,7 +131,8 @@ def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = 
     q = set(content_tokens(question)) - _META - ignore
     if not q:
         return 1.0, None
-    words = set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited))) | set(given)
+    words = _spelled_out(question, set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited)))
+                         ) | set(given)
     titles = [" ".join(content_tokens(e.chunk.title)) for e in cited]
     acronyms = acronyms or {}
 
@@ -219,7 +229,7 @@ def _table_lookup(question: str, evidence: list[Evidence], idf=None) -> str:
     if not ASKS_FOR_NAMES.search(question):
         return ""
     negated = NEGATION.search(question) is not None
-    q = set(content_tokens(question))
+    q = set(content_tokens(question)) | set(initialisms(question))
     for e in evidence:
         if e.chunk.kind != "table_row":
             continue
@@ -348,8 +358,14 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
             for e in evidence):
         quotes = [c.quote for c in checked.citations]
         raw = f"{raw.rstrip()} {_supplement(q, checked.text, evidence, quotes, idf=retriever.idf)}".strip()
-    yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, generator.backend,
-                                               generator.model, t0, retriever, notice=notice))
+    final = _finish(q, raw, evidence, hits, settings, generator.backend, generator.model, t0, retriever,
+                    notice=notice)
+    lookup = _table_lookup(q, evidence, retriever.idf) if final.abstained and not notice else ""
+    if lookup:  # the question names a table row the answer did not read: the row itself answers
+        looked_up = _finish(q, lookup, evidence, hits, settings, generator.backend, generator.model, t0,
+                            retriever, notice=FALLBACK_NOTICE)
+        final = final if looked_up.abstained else looked_up
+    yield StreamEvent("answer", answer=final)
 
 
 def answer(question: str, **overrides) -> Answer:

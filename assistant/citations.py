@@ -25,7 +25,7 @@ _GROUP = re.compile(r"(?P<val>yes \(✓\)|no \(✗\)|marked \(x\)|not marked \(b
 SUPPORT_THRESHOLD = 0.7
 ASKS_FOR_NAMES = re.compile(r"\b(which|who|whom|what (countries|partners|states))\b", re.I)
 NEGATION = re.compile(r"\b(not|no|none|except|excluding|lacks?|lacking|without|neither|nor|leaves? out|"
-                      r"left out|omits?|absent|missing|exclude[sd]?)\b|n't", re.I)
+                      r"unmarked|unticked|left out|omits?|absent|missing|exclude[sd]?)\b|n't", re.I)
 
 
 @dataclass
@@ -171,7 +171,7 @@ def _check_row_list(claim: str, record: str, question: str = "") -> tuple[str, s
     # A claim that copies the whole row names both marks ("no (✗) for A; yes (✓) for B"): the question
     # says which side is wanted. Otherwise the claim's own words do ("no (✗) for A" is a negated claim).
     both = any(v in negative for v in hit_groups) and any(v in positive for v in hit_groups)
-    negated = NEGATION.search(question) if both else NEGATION.search(claim)
+    negated = NEGATION.search(question) if both else (NEGATION.search(claim) or NEGATION.search(question))
     if negated:
         if all(v in negative for v in hit_groups) or not negative:
             return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import content_tokens, label_share, rarity, sentence_spans, weighted_hits
+from .text import content_tokens, initialisms, label_share, rarity, sentence_spans, weighted_hits
 from .types import Chunk, Hit
 
 __all__ = ["Evidence", "select_evidence", "focus"]
@@ -78,7 +78,7 @@ MAX_UNNAMED_ROWS = 2  # rows per table the question does not name that may enter
 def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int, idf=None) -> list[Evidence]:
     """Up to top_k non-overlapping hits, best first, within a total word budget (`idf` weighs which
     table labels the question names)."""
-    q = set(content_tokens(question))
+    q = set(content_tokens(question)) | set(initialisms(question))  # 'United States' names the row 'US'
     wanted = answer_type(question)
 
     def names_label(h: Hit) -> bool:

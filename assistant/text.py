@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 __all__ = ["sentence_spans", "tokens", "content_tokens", "STOPWORDS", "fold", "label_share", "rarity",
-           "weighted_hits", "present"]
+           "weighted_hits", "present", "initialisms"]
 
 _ABBREV = re.compile(r"\b(e\.g|i\.e|etc|cf|pp?|No|Art|Dr|Mr|Ms|vs|Vol|op|cit|al|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|"
                      r"Sept|Oct|Nov|Dec|[A-Z])\.$")
@@ -167,3 +167,13 @@ def present(token: str, words: set[str]) -> bool:
         return bool(parts) and all(present(p, words) for p in parts)
     return len(token) >= 5 and any(len(w) >= 5 and abs(len(w) - len(token)) <= 3 and
                                    (w.startswith(token) or token.startswith(w)) for w in words)
+
+
+def initialisms(text: str) -> dict[str, list[str]]:
+    """Initials of each run of capitalised words, lowercased, with the run's words: a table labels a row
+    'US' where a question says 'United States'. {'us': ['united', 'states']}"""
+    out: dict[str, list[str]] = {}
+    for run in re.findall(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+", text):
+        words = run.split()
+        out["".join(w[0] for w in words).lower()] = [fold(w).lower() for w in words]
+    return out

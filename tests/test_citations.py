@@ -326,3 +326,31 @@ def test_support_matches_word_forms():
     assert support("The dialogue with Albania takes place annually.", src, q) == 1.0
     assert support("The dialogue with Albania is annual.", src, q) == 1.0  # 'annual' is in 'annually'
     assert support("The dialogue with Albania is monthly.", src, q) < 0.7
+
+
+def test_a_bare_list_read_from_a_row_answers_a_negated_question_with_the_negative_mark(evidence):
+    """'Which SDPs do not cover space security?' answered 'Norway [3].' (a partner that has it) is
+    restated from the row as the partners marked ✗."""
+    checked = check_answer("Norway [3].", evidence, "Which SDPs are marked as not covering space security?")
+    assert checked.repaired == 1 and "no (✗) for Moldova, Albania, North Macedonia" in checked.text
+    assert "Norway" not in checked.text
+
+
+def test_a_row_labelled_by_initials_answers_a_question_that_spells_the_name_out():
+    """Table 1 labels the row 'US'; the question says 'the United States' and 'not ticked'."""
+    import importlib
+
+    from assistant.text import initialisms
+
+    lookup = importlib.import_module("assistant.answer")._table_lookup
+    assert initialisms("Is the United States ahead of the European Peace Facility?") == {
+        "us": ["united", "states"], "epf": ["european", "peace", "facility"]}
+    table = Table("Table 1: Potential cooperation with key partners", "Partner",
+                  ["CSDP", "Hybrid Toolbox", "European Peace Facility"], [("US", ["x", "x", ""])])
+    record, locator = row_record(table, 0)
+    chunk = Chunk(id="002.txt#0001", source="002.txt", text=record, kind="table_row", section="3", locator=locator,
+                  start=0, end=len(record), title="In-depth analysis")
+    ev = [Evidence(1, Hit(chunk, 0.01), record)]
+    text = lookup("For which instrument is the United States not ticked in the key partners table?", ev)
+    assert "not marked (blank) for European Peace Facility [1]" in text
+    assert "marked (x) for" in lookup("Which instruments is the United States marked for?", ev)
