@@ -297,7 +297,10 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     q = validate_question(question, settings)
     retriever = get_retriever(settings)
     hits = retriever.search(q, settings.candidates)
-    evidence = select_evidence(q, hits, settings.top_k, settings.evidence_words, retriever.idf)
+    publishers = fold(" ".join(d.publisher for d in retriever.index.documents.values()))
+    acronyms = {k: v for k, v in retriever.acronyms.items()  # domain terms, not names of documents or authors
+                if k not in retriever.cues and fold(v) not in publishers}
+    evidence = select_evidence(q, hits, settings.top_k, settings.evidence_words, retriever.idf, acronyms)
     generator = get_generator(settings)
     if generator is None:
         raw = _extractive(q, evidence, retriever.idf)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import content_tokens, initialisms, label_share, rarity, sentence_spans, weighted_hits
+from .text import content_tokens, initialisms, label_share, present, rarity, sentence_spans, weighted_hits
 from .types import Chunk, Hit
 
 __all__ = ["Evidence", "select_evidence", "focus"]
@@ -75,11 +75,30 @@ def _best_window(chunk: Chunk, q: set[str], budget: int, idf=None, wanted: re.Pa
 MAX_UNNAMED_ROWS = 2  # rows per table the question does not name that may enter the evidence
 
 
-def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int, idf=None) -> list[Evidence]:
+def _mentions(words: set[str], acronym: str, expansion: str) -> bool:
+    return present(acronym, words) or all(present(w, words) for w in content_tokens(expansion))
+
+
+def _about_another(chunk: Chunk, asked: dict[str, str], acronyms: dict[str, str]) -> bool:
+    """A table record whose table is about another domain term than the one the question asks about:
+    the row 'Moldova' of a table of Framework Participation Agreements says nothing of Moldova's SDP."""
+    words = set(content_tokens(chunk.text))  # not the title: 'in security and defence' is no SDP
+    caption = set(content_tokens(chunk.text.split(", row")[0].split(", column")[0]))
+    return any(not _mentions(words, a, exp) for a, exp in asked.items()) and any(
+        _mentions(caption, a, exp) for a, exp in acronyms.items() if a not in asked)
+
+
+def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int, idf=None,
+                    acronyms: dict[str, str] | None = None) -> list[Evidence]:
     """Up to top_k non-overlapping hits, best first, within a total word budget (`idf` weighs which
-    table labels the question names)."""
+    table labels the question names; `acronyms` (lowercase -> expansion) are the domain terms whose
+    absence rules a table record out)."""
     q = set(content_tokens(question)) | set(initialisms(question))  # 'United States' names the row 'US'
     wanted = answer_type(question)
+    asked = {t: (acronyms or {}).get(t) or (acronyms or {}).get(t.rstrip("s")) for t in q}
+    asked = {t: exp for t, exp in asked.items() if exp}
+    if asked:
+        hits = [h for h in hits if h.chunk.kind == "text" or not _about_another(h.chunk, asked, acronyms or {})]
 
     def names_label(h: Hit) -> bool:
         return label_share(h.chunk.locator.split(": ", 1)[-1], q, idf) >= 0.5
@@ -88,6 +107,8 @@ def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int
     # about that column and no row record the question names is at hand.
     row_named = any(h.chunk.kind == "table_row" and names_label(h) for h in hits[:15])
     hits = [h for h in hits if h.chunk.kind != "table_column" or (names_label(h) and not row_named)]
+    columns = [h for h in hits if h.chunk.kind == "table_column"]
+    hits = [h for h in hits if h.chunk.kind != "table_column" or h is columns[0]]  # one is long enough
     # Tables hold dense facts that prose rankers undervalue: the best table record near the top
     # gets a place even when prose outranks it.
     table_hit = next((h for h in hits[:15] if h.chunk.kind in ("table_row", "table_column") and (
