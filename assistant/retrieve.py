@@ -14,6 +14,7 @@ from .types import Chunk, Hit
 __all__ = ["Retriever", "RRF_K"]
 
 _GENERIC_CUES = {"document", "policy", "eu", "pe", "text", "report", "paper"}
+FUSED_HEAD = 3  # fused hits kept ahead of each ranker's own first hit
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: rank 1 -> 1/61, rank 10 -> 1/70
 
 
@@ -129,4 +130,9 @@ class Retriever:
             for h in hits.values():
                 h.score += named_docs.get(h.chunk.source, 0) / (RRF_K + 5)
         ranked = sorted(hits.values(), key=lambda h: h.score, reverse=True)
+        # Fusion favours what both rankers find fairly well over what one of them ranks first ("Conduct, by
+        # 2023, live maritime exercises" is BM25's first hit and the fused tenth): each ranker's first hit
+        # is placed right after the fused top few.
+        firsts = [h for h in ranked[FUSED_HEAD:] if h.dense_rank == 1 or h.lexical_rank == 1]
+        ranked = ranked[:FUSED_HEAD] + firsts + [h for h in ranked[FUSED_HEAD:] if h not in firsts]
         return ranked[:top] if top else ranked
