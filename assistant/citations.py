@@ -254,7 +254,8 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
                     n=index[key], source=c.source, title=c.title, locator=c.locator, quote=c.text[s:t],
                     chunk_id=c.id, start=c.start + s, end=c.start + t,
                 ))
-            marks.append(f"[{index[key]}]")
+            if f"[{index[key]}]" not in marks:  # a sentence citing one source twice ("[2][2]") cites it once
+                marks.append(f"[{index[key]}]")
         body = text.rstrip()
         end = body[-1] if body[-1] in ".!?" else "."
         body = body.rstrip(".!?")

@@ -15,7 +15,7 @@ __all__ = ["Retriever", "RRF_K"]
 
 _GENERIC_CUES = {"document", "policy", "eu", "pe", "text", "report", "paper"}
 FUSED_HEAD = 3  # fused hits kept ahead of each ranker's own first hit
-RRF_K = 60  # the usual reciprocal-rank-fusion constant: rank 1 -> 1/61, rank 10 -> 1/70
+RRF_K = 10  # reciprocal-rank fusion: rank 1 -> 1/11, rank 10 -> 1/20 (60, the usual, let a rank-1 hit sink)
 
 
 class _BM25:

@@ -354,3 +354,8 @@ def test_a_row_labelled_by_initials_answers_a_question_that_spells_the_name_out(
     text = lookup("For which instrument is the United States not ticked in the key partners table?", ev)
     assert "not marked (blank) for European Peace Facility [1]" in text
     assert "marked (x) for" in lookup("Which instruments is the United States marked for?", ev)
+
+
+def test_a_source_cited_twice_in_one_sentence_is_marked_once(evidence):
+    checked = check_answer("The EU and Japan signed an SDP on 1 November 2024 [2][2].", evidence, "When?")
+    assert checked.text.endswith("2024 [1].") and len(checked.citations) == 1
