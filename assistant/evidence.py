@@ -43,7 +43,8 @@ def answer_type(question: str) -> re.Pattern | None:
     return next((want for asks, want in _ANSWER_TYPES if asks.search(question)), None)
 
 
-def _best_window(chunk: Chunk, q: set[str], budget: int, idf=None, wanted: re.Pattern | None = None) -> str:
+def _best_window(chunk: Chunk, q: set[str], budget: int, idf=None, wanted: re.Pattern | None = None,
+                 asked: dict[str, str] | None = None) -> str:
     """The contiguous run of sentences that fits `budget` words and holds most of the question: its
     words weighted by rarity, plus what the answer is made of (a number for 'how many', a date for
     'when') so that the sentence with the answer beats the one that only restates the question."""
@@ -55,7 +56,9 @@ def _best_window(chunk: Chunk, q: set[str], budget: int, idf=None, wanted: re.Pa
 
     def score(s: int, e: int) -> float:
         sent = chunk.text[s:e]
-        return weighted_hits(weight, set(content_tokens(sent))) + (bonus if wanted and wanted.search(sent) else 0)
+        words = set(content_tokens(sent))
+        words |= {a for a, exp in (asked or {}).items() if _mentions(words, a, exp)}  # 'SDP' spelled out
+        return weighted_hits(weight, words) + (bonus if wanted and wanted.search(sent) else 0)
 
     scores = [score(s, e) for s, e in spans]
     words = [len(chunk.text[s:e].split()) for s, e in spans]
@@ -129,7 +132,7 @@ def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int
         table = (c.source, c.locator.split(",")[0])
         if c.kind == "table_row" and not names_label(h) and per_table.get(table, 0) >= MAX_UNNAMED_ROWS:
             continue  # rows of one table look alike to both rankers; they must not crowd out the prose
-        text = c.text if c.kind != "text" else _best_window(c, q, per, idf, wanted)
+        text = c.text if c.kind != "text" else _best_window(c, q, per, idf, wanted, asked)
         words = set(content_tokens(text))
         if any(len(words & e_words) / max(1, len(words | e_words)) >= 0.7 for e_words in seen):
             continue  # the same passage again (e.g. a blog post repeating its briefing)

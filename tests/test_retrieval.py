@@ -220,3 +220,18 @@ def test_each_rankers_first_hit_is_among_the_first_fused_hits(corpus_index, q):
     hits = get_retriever(corpus_index).search(q, 40)
     for attr in ("dense_rank", "lexical_rank"):
         assert any(getattr(h, attr) == 1 for h in hits[:FUSED_HEAD + 2]), attr
+
+
+def test_the_window_counts_an_acronym_of_the_question_where_the_passage_spells_it_out():
+    """'the EU–Moldova SDP' is the passage's 'EU–Moldova Security and Defence Partnership'."""
+    from assistant.evidence import _best_window
+
+    text = ("The EU–Moldova Security and Defence Partnership was signed on 21 May 2024 at a council meeting. "
+            "Subsequently, the SDP upgrades the EU–Moldova consultations to an annual dialogue.")
+    c = Chunk(id="x#1", source="x.txt", text=text, kind="text", section="Moldova", locator="Moldova",
+              start=0, end=len(text), title="A briefing")
+    q = set(tokens("When was the EU–Moldova SDP signed?"))
+    assert "signed" not in _best_window(c, q, 14, idf=lambda w: 5.0 if w == "sdp" else 1.0)
+    window = _best_window(c, q, 14, idf=lambda w: 5.0 if w == "sdp" else 1.0,
+                          asked={"sdp": "security and defence partnership"})
+    assert "signed on 21 May 2024" in window and "Subsequently" not in window
