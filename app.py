@@ -216,7 +216,8 @@ def respond(message: str, history: list, turns: list[dict] | None, overrides: di
             gr.skip(), turns, gr.skip(), ""
         shown, ttft, final = "", None, None
         for ev in stream_answer(rw.question, **overrides):
-            if ev.kind == "status":
+            if ev.kind == "status":  # a second attempt streams afresh (after a send-back or a refusal)
+                shown = ""
                 msg = head + f"<em>{html.escape(ev.text)}</em>"
             elif ev.kind == "token":
                 if ttft is None:
