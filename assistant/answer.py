@@ -14,7 +14,7 @@ from .citations import ASKS_FOR_NAMES, NEGATION, check_answer, split_claims, sup
 from .config import Settings
 from .embed import get_embedder
 from .errors import CorpusError, GeneratorError, InputError
-from .evidence import Evidence, answer_type, focus, select_evidence
+from .evidence import Evidence, answer_type, focus, question_parts, select_evidence
 from .generate import get_generator
 from .indexer import ensure_index
 from .prompts import CANNOT_ANSWER, FOCUSED_PROMPT, SEND_BACK, SYSTEM_PROMPT, user_prompt
@@ -22,7 +22,8 @@ from .retrieve import Retriever
 from .text import content_tokens, fold, initialisms, label_share, present, rarity, sentence_spans, weighted_hits
 from .types import Answer, Hit
 
-__all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "validate_question", "get_retriever"]
+__all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "validate_question", "get_retriever",
+           "question_parts"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _pipelines: dict[Path, Retriever] = {}
@@ -360,7 +361,15 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
             e.chunk.kind == "table_row" and any(c.chunk_id == e.chunk.id for c in checked.citations)
             for e in evidence):
         quotes = [c.quote for c in checked.citations]
-        raw = f"{raw.rstrip()} {_supplement(q, checked.text, evidence, quotes, idf=retriever.idf)}".strip()
+        added: list[str] = []
+        parts = question_parts(q)
+        for part in parts:  # each part of a two-part question may lack its sentence
+            # a quote the answer cites may hold what its text leaves out ("EEAS" beside "PSC authorises")
+            extra = _supplement(part, f"{checked.text} {' '.join(added)}", evidence,
+                                quotes if len(parts) == 1 else None, idf=retriever.idf)
+            if extra and extra not in added:
+                added.append(extra)
+        raw = " ".join([raw.rstrip(), *added]).strip()
     final = _finish(q, raw, evidence, hits, settings, generator.backend, generator.model, t0, retriever,
                     notice=notice)
     lookup = _table_lookup(q, evidence, retriever.idf) if final.abstained and not notice else ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .evidence import Evidence
+from .evidence import Evidence, question_parts
 from .prompts import REFUSAL_PATTERN
 from .text import STOPWORDS, content_tokens, fold, label_share, present, sentence_spans, tokens
 from .types import Citation
@@ -191,7 +191,8 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
     claims = split_claims(raw)
     refused = bool(_REFUSAL.search(raw)) and not any(c.cites for c in claims if not _REFUSAL.search(c.text))
     # "Which ...?" / "Who ...?" is answered only by naming something the question does not already name.
-    asks_for_names = ASKS_FOR_NAMES.search(question) is not None
+    # (every part of it: in "Which pact ..., and how long ...?" a sentence may answer the second part)
+    asks_for_names = all(ASKS_FOR_NAMES.search(part) for part in question_parts(question))
     titles = {t for e in evidence for t in content_tokens(e.chunk.title)}
     kept: list[tuple[str, list[tuple[Evidence, tuple[int, int]]]]] = []
     dropped: list[str] = []

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .text import content_tokens, initialisms, label_share, present, rarity, sentence_spans, weighted_hits
 from .types import Chunk, Hit
 
-__all__ = ["Evidence", "select_evidence", "focus"]
+__all__ = ["Evidence", "select_evidence", "focus", "answer_type", "question_parts"]
 
 
 @dataclass
@@ -36,6 +36,19 @@ _ANSWER_TYPES = [
     (re.compile(r"(?:^|[.?!,;:]\s*|\b(?:and|since|by|until|from)\s+)when\b|\b(?:what|which|on what) (?:year|date)s?\b",
                 re.I), re.compile(_DATE)),
 ]
+
+
+_SECOND_PART = re.compile(r",?\s+and\s+(?=(?:(?:with|for|in|on|by|from|at|to)\s+)?(?:who|whom|what|which|when|how|"
+                          r"where|why)\b)", re.I)
+
+
+def question_parts(question: str) -> list[str]:
+    """The question, or its two parts when it asks two things ('Who negotiates SDPs, and who authorises
+    the negotiations?')."""
+    m = _SECOND_PART.search(question)
+    if not m or len(question[:m.start()].split()) < 3:
+        return [question]
+    return [question[:m.start()].rstrip(" ,") + "?", question[m.end():]]
 
 
 def answer_type(question: str) -> re.Pattern | None:

@@ -344,3 +344,25 @@ def test_an_invented_answer_on_the_second_attempt_is_not_shown(tiny_index, monke
     a = answer("When was the Northern Fisheries Pact signed?", corpus_dir=tiny_index.corpus_dir,
                index_dir=tiny_index.index_dir, top_k=3)
     assert len(stub.calls) == 2 and "9 June 2019" not in a.text
+
+
+def test_question_parts():
+    from assistant.answer import question_parts
+
+    assert question_parts("Who negotiates SDPs on the EU side, and who authorises the negotiations?") == [
+        "Who negotiates SDPs on the EU side?", "who authorises the negotiations?"]
+    assert question_parts("How many digital partnerships does the EU have, and with which countries?")[1] == \
+        "with which countries?"
+    assert question_parts("When and where will the forum be held?") == ["When and where will the forum be held?"]
+    assert question_parts("Which SDPs cover space security?") == ["Which SDPs cover space security?"]
+
+
+def test_the_part_of_a_two_part_question_the_model_left_out_is_added_from_the_sources(tiny_index, monkeypatch):
+    import importlib
+
+    stub = _StubGenerator("The Northern Fisheries Pact sets up joint patrols of the coast guards [1].")
+    monkeypatch.setattr(importlib.import_module("assistant.answer"), "get_generator", lambda settings: stub)
+    a = answer("Which pact sets up joint coast guard patrols, and how long does each joint patrol last?",
+               corpus_dir=tiny_index.corpus_dir, index_dir=tiny_index.index_dir)
+    assert not a.abstained, a.abstain_reason
+    assert "Northern Fisheries Pact" in a.text and "ten days" in a.text
