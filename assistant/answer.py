@@ -14,7 +14,7 @@ from .citations import ASKS_FOR_NAMES, NEGATION, check_answer, split_claims, sup
 from .config import Settings
 from .embed import get_embedder
 from .errors import CorpusError, GeneratorError, InputError
-from .evidence import Evidence, answer_type, focus, question_parts, select_evidence
+from .evidence import DATE_ANSWER, EXACT_DATE, Evidence, answer_type, focus, question_parts, select_evidence
 from .generate import get_generator
 from .indexer import ensure_index
 from .prompts import CANNOT_ANSWER, FOCUSED_PROMPT, SEND_BACK, SYSTEM_PROMPT, user_prompt
@@ -244,6 +244,22 @@ def _table_lookup(question: str, evidence: list[Evidence], idf=None) -> str:
     return ""
 
 
+def _dated_row(question: str, answer_text: str, evidence: list[Evidence], idf=None) -> str:
+    """For a 'when' question answered with a year alone ('in 2005'), the table row the question names that
+    gives an exact date in that year ('In force since: 01/01/2005'), verbatim and cited (else '')."""
+    years = set(re.findall(r"\b(?:19|20)\d\d\b", answer_text))
+    if answer_type(question) is not DATE_ANSWER or EXACT_DATE.search(answer_text) or not years:
+        return ""
+    q = set(content_tokens(question)) | set(initialisms(question))
+    for e in evidence:
+        label = e.chunk.locator.split(": ", 1)[-1]
+        exact = {d[-4:] for d in EXACT_DATE.findall(e.chunk.text)} | set(re.findall(
+            r"\b\d{1,2}\s+\w+\s+((?:19|20)\d\d)\b", e.chunk.text))
+        if e.chunk.kind == "table_row" and label_share(label, q, idf) >= 0.6 and years & exact:
+            return f"{e.chunk.text.rstrip('.')} [{e.n}]."
+    return ""
+
+
 def _abstain_text(question: str, evidence: list[Evidence], related: str = "") -> str:
     covered = []
     for e in evidence[:3]:
@@ -370,6 +386,10 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
             if extra and extra not in added:
                 added.append(extra)
         raw = " ".join([raw.rstrip(), *added]).strip()
+    if checked.citations and not checked.refused:
+        dated = _dated_row(q, checked.text, evidence, retriever.idf)
+        if dated and dated not in raw:
+            raw = f"{raw.rstrip()} {dated}"
     final = _finish(q, raw, evidence, hits, settings, generator.backend, generator.model, t0, retriever,
                     notice=notice)
     lookup = _table_lookup(q, evidence, retriever.idf) if final.abstained and not notice else ""

@@ -29,12 +29,15 @@ _NUMBER = (r"\b(?:(?!(?:1[89]|20)\d\d\b)\d[\d,.]*|one|two|three|four|five|six|se
            r"thousands?|dozens?|single|both|all|none)\b")
 _DATE = (r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:January|February|March|April|May|June|July|"
          r"August|September|October|November|December)\b")
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+EXACT_DATE = re.compile(rf"\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\b\d{{1,2}}\s+{_MONTH}\b|\b{_MONTH}\s+\d{{1,2}}\b")
+DATE_ANSWER = re.compile(_DATE)
 # What kind of words the answer to a question is made of: a count, or a date.
 _ANSWER_TYPES = [
     (re.compile(r"\bhow (?:many|much|long)\b|\bnumber of\b|\bwhat (?:share|percentage|proportion)\b", re.I),
      re.compile(_NUMBER, re.I)),
     (re.compile(r"(?:^|[.?!,;:]\s*|\b(?:and|since|by|until|from)\s+)when\b|\b(?:what|which|on what) (?:year|date)s?\b",
-                re.I), re.compile(_DATE)),
+                re.I), DATE_ANSWER),
 ]
 
 

@@ -359,3 +359,26 @@ def test_a_row_labelled_by_initials_answers_a_question_that_spells_the_name_out(
 def test_a_source_cited_twice_in_one_sentence_is_marked_once(evidence):
     checked = check_answer("The EU and Japan signed an SDP on 1 November 2024 [2][2].", evidence, "When?")
     assert checked.text.endswith("2024 [1].") and len(checked.citations) == 1
+
+
+def test_a_year_alone_for_a_when_question_brings_the_named_row_with_the_exact_date():
+    import importlib
+
+    dated_row = importlib.import_module("assistant.answer")._dated_row
+    table = Table("Annex: Framework Participation Agreements with partner countries", "Partner country",
+                  ["Signed", "In force since"], [("Norway", ["03/12/2004", "01/01/2005"]),
+                                                 ("Iceland", ["21/02/2005", "01/04/2005"])])
+    ev = []
+    for i in range(2):
+        record, locator = row_record(table, i)
+        chunk = Chunk(id=f"002.txt#{i:04d}", source="002.txt", text=record, kind="table_row", section="Annex",
+                      locator=locator, start=100 * i, end=100 * i + len(record), title="In-depth analysis")
+        ev.append(Evidence(i + 1, Hit(chunk, 0.01), record))
+    q = "When did Norway's framework participation agreement enter into force?"
+    added = dated_row(q, "Norway's agreement entered into force in 2005 [1].", ev)
+    assert added.startswith("Annex") and "“Norway”" in added and "01/01/2005" in added and added.endswith("[1].")
+    assert dated_row(q, "It entered into force on 01/01/2005 [1].", ev) == ""  # already exact
+    assert dated_row(q, "It entered into force in 1999 [1].", ev) == ""  # the row has no date in that year
+    assert dated_row("Which partners signed in 2005?", "Iceland, in 2005 [1].", ev) == ""  # not a 'when' question
+    checked = check_answer(added, ev, q)
+    assert checked.citations and checked.citations[0].quote == ev[0].chunk.text
