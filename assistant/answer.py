@@ -19,7 +19,18 @@ from .generate import get_generator
 from .indexer import ensure_index
 from .prompts import CANNOT_ANSWER, FOCUSED_PROMPT, SEND_BACK, SYSTEM_PROMPT, user_prompt
 from .retrieve import Retriever
-from .text import content_tokens, fold, initialisms, label_share, present, rarity, sentence_spans, weighted_hits
+from .text import (
+    content_tokens,
+    fold,
+    initialisms,
+    label_share,
+    label_terms,
+    mentions,
+    present,
+    rarity,
+    sentence_spans,
+    weighted_hits,
+)
 from .types import Answer, Hit
 
 __all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "validate_question", "get_retriever",
@@ -139,12 +150,10 @@ def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = 
 
     def covered(t: str) -> bool:
         exp = acronyms.get(t) or acronyms.get(t.rstrip("s"))
-        if present(t, words):
-            return True
         if not exp:
-            return False
-        parts = content_tokens(exp)  # in the passages, or the very subject of a cited document's title
-        return all(present(w, words) for w in parts) or any(" ".join(parts) in title for title in titles)
+            return present(t, words)
+        # in the passages, or the very subject of a cited document's title
+        return mentions(words, t, exp) or any(" ".join(content_tokens(exp)) in title for title in titles)
 
     missing = sorted(t for t in q if (t in acronyms or t.rstrip("s") in acronyms) and not covered(t)
                      # 'EP' (European Parliament) points at who wrote a document, not at what is asked
@@ -230,7 +239,7 @@ def _table_lookup(question: str, evidence: list[Evidence], idf=None) -> str:
     if not ASKS_FOR_NAMES.search(question):
         return ""
     negated = NEGATION.search(question) is not None
-    q = set(content_tokens(question)) | set(initialisms(question))
+    q = label_terms(question)
     for e in evidence:
         if e.chunk.kind != "table_row":
             continue
@@ -250,7 +259,7 @@ def _dated_row(question: str, answer_text: str, evidence: list[Evidence], idf=No
     years = set(re.findall(r"\b(?:19|20)\d\d\b", answer_text))
     if answer_type(question) is not DATE_ANSWER or EXACT_DATE.search(answer_text) or not years:
         return ""
-    q = set(content_tokens(question)) | set(initialisms(question))
+    q = label_terms(question)
     for e in evidence:
         label = e.chunk.locator.split(": ", 1)[-1]
         exact = {d[-4:] for d in EXACT_DATE.findall(e.chunk.text)} | set(re.findall(
@@ -281,13 +290,12 @@ def _finish(question: str, raw: str, evidence: list[Evidence], hits: list[Hit], 
     checked = check_answer(raw, evidence, question)
     cited = [e for e in evidence if any(c.chunk_id == e.chunk.id for c in checked.citations)]
     missing = _missing_anchor(question, cited)
-    publishers = fold(" ".join(d.publisher for d in retriever.index.documents.values()))
     # The words a question uses to name a cited document ("the EP analysis of the Compass's partnership
     # dimension") are there when that document is cited: its title has them.
     named = retriever.named_documents(question)
     pointers = {t for e in cited if e.chunk.source in named for t in content_tokens(e.chunk.title)}
     coverage, missing_term = _question_coverage(question, cited, retriever.cues, retriever.acronyms,
-                                                publishers, given=pointers)
+                                                retriever.publishers, given=pointers)
     missing = missing or missing_term
     wanted = answer_type(question)
     untyped = bool(checked.citations) and wanted is not None and not any(  # markers ("[1]") are no numbers
@@ -314,10 +322,8 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     q = validate_question(question, settings)
     retriever = get_retriever(settings)
     hits = retriever.search(q, settings.candidates)
-    publishers = fold(" ".join(d.publisher for d in retriever.index.documents.values()))
-    acronyms = {k: v for k, v in retriever.acronyms.items()  # domain terms, not names of documents or authors
-                if k not in retriever.cues and fold(v) not in publishers}
-    evidence = select_evidence(q, hits, settings.top_k, settings.evidence_words, retriever.idf, acronyms)
+    evidence = select_evidence(q, hits, settings.top_k, settings.evidence_words, retriever.idf,
+                               retriever.domain_acronyms)
     generator = get_generator(settings)
     if generator is None:
         raw = _extractive(q, evidence, retriever.idf)
@@ -333,7 +339,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
         for piece in generator.stream(messages, settings.max_tokens):
             pieces.append(piece)
             yield StreamEvent("token", piece)
-        first = check_answer("".join(pieces), evidence, q)
+        latest = first = check_answer("".join(pieces), evidence, q)
         if not first.citations and not first.refused and not _table_lookup(q, evidence, retriever.idf) \
                 and not _supplement(q, "", evidence, idf=retriever.idf, minimum=FALLBACK_MIN_OVERLAP):
             # Send the answer back once. The conversation prefix is unchanged, so llama.cpp reuses its
@@ -344,7 +350,8 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
             for piece in generator.stream(messages, settings.max_tokens):
                 pieces.append(piece)
                 yield StreamEvent("token", piece)
-        if check_answer("".join(pieces), evidence, q).refused and len(evidence) > FOCUS_SOURCES:
+            latest = check_answer("".join(pieces), evidence, q)
+        if latest.refused and len(evidence) > FOCUS_SOURCES:
             # Ask once more with only the closest sources: the refusal of a small model is often a
             # distraction by the others. Every check still applies to what it answers.
             narrow = focus(q, evidence, FOCUS_SOURCES, retriever.idf)

@@ -168,10 +168,11 @@ def _check_row_list(claim: str, record: str, question: str = "") -> tuple[str, s
         return None
     negative = [v for v in groups if v.startswith(("no", "not marked", "none"))]
     positive = [v for v in groups if v not in negative]
-    # A claim that copies the whole row names both marks ("no (✗) for A; yes (✓) for B"): the question
-    # says which side is wanted. Otherwise the claim's own words do ("no (✗) for A" is a negated claim).
+    # A negated question wants the negative side. A claim that copies the whole row names both marks ("no
+    # (✗) for A; yes (✓) for B"), so only the question says which side is wanted; otherwise the claim's own
+    # words count too ("no (✗) for A" is a negated claim).
     both = any(v in negative for v in hit_groups) and any(v in positive for v in hit_groups)
-    negated = NEGATION.search(question) if both else (NEGATION.search(claim) or NEGATION.search(question))
+    negated = NEGATION.search(question) or (not both and NEGATION.search(claim))
     if negated:
         if all(v in negative for v in hit_groups) or not negative:
             return None
@@ -281,7 +282,7 @@ def _label_overlap(e: Evidence, question: str) -> float:
 def _notes_needed(claim: str, e: Evidence, evidence: list[Evidence], question: str) -> list:
     """The footnotes of `e` among the sources, quoted, when the claim needs them to be supported."""
     c = e.chunk
-    if c.kind != "text" or support(claim, f"{c.title} {c.section} {c.text}", question) >= SUPPORT_THRESHOLD:
+    if c.kind != "text" or support(claim, _context(e), question) >= SUPPORT_THRESHOLD:
         return []
     return [(f, (0, len(f.chunk.text))) for f in _footnotes(e, evidence)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import content_tokens, initialisms, label_share, present, rarity, sentence_spans, weighted_hits
+from .text import content_tokens, label_share, label_terms, mentions, rarity, sentence_spans, weighted_hits
 from .types import Chunk, Hit
 
 __all__ = ["Evidence", "select_evidence", "focus", "answer_type", "question_parts"]
@@ -27,9 +27,8 @@ class Evidence:
 _NUMBER = (r"\b(?:(?!(?:1[89]|20)\d\d\b)\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|"
            r"eleven|twelve|\w+teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|"
            r"thousands?|dozens?|single|both|all|none)\b")
-_DATE = (r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:January|February|March|April|May|June|July|"
-         r"August|September|October|November|December)\b")
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_DATE = rf"\b(?:1[89]|20)\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\b{_MONTH}\b"
 EXACT_DATE = re.compile(rf"\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\b\d{{1,2}}\s+{_MONTH}\b|\b{_MONTH}\s+\d{{1,2}}\b")
 DATE_ANSWER = re.compile(_DATE)
 # What kind of words the answer to a question is made of: a count, or a date.
@@ -73,7 +72,7 @@ def _best_window(chunk: Chunk, q: set[str], budget: int, idf=None, wanted: re.Pa
     def score(s: int, e: int) -> float:
         sent = chunk.text[s:e]
         words = set(content_tokens(sent))
-        words |= {a for a, exp in (asked or {}).items() if _mentions(words, a, exp)}  # 'SDP' spelled out
+        words |= {a for a, exp in (asked or {}).items() if mentions(words, a, exp)}  # 'SDP' spelled out
         return weighted_hits(weight, words) + (bonus if wanted and wanted.search(sent) else 0)
 
     scores = [score(s, e) for s, e in spans]
@@ -94,17 +93,13 @@ def _best_window(chunk: Chunk, q: set[str], budget: int, idf=None, wanted: re.Pa
 MAX_UNNAMED_ROWS = 2  # rows per table the question does not name that may enter the evidence
 
 
-def _mentions(words: set[str], acronym: str, expansion: str) -> bool:
-    return present(acronym, words) or all(present(w, words) for w in content_tokens(expansion))
-
-
 def _about_another(chunk: Chunk, asked: dict[str, str], acronyms: dict[str, str]) -> bool:
     """A table record whose table is about another domain term than the one the question asks about:
     the row 'Moldova' of a table of Framework Participation Agreements says nothing of Moldova's SDP."""
     words = set(content_tokens(chunk.text))  # not the title: 'in security and defence' is no SDP
     caption = set(content_tokens(chunk.text.split(", row")[0].split(", column")[0]))
-    return any(not _mentions(words, a, exp) for a, exp in asked.items()) and any(
-        _mentions(caption, a, exp) for a, exp in acronyms.items() if a not in asked)
+    return any(not mentions(words, a, exp) for a, exp in asked.items()) and any(
+        mentions(caption, a, exp) for a, exp in acronyms.items() if a not in asked)
 
 
 def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int, idf=None,
@@ -112,7 +107,7 @@ def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int
     """Up to top_k non-overlapping hits, best first, within a total word budget (`idf` weighs which
     table labels the question names; `acronyms` (lowercase -> expansion) are the domain terms whose
     absence rules a table record out)."""
-    q = set(content_tokens(question)) | set(initialisms(question))  # 'United States' names the row 'US'
+    q = label_terms(question)
     wanted = answer_type(question)
     asked = {t: (acronyms or {}).get(t) or (acronyms or {}).get(t.rstrip("s")) for t in q}
     asked = {t: exp for t, exp in asked.items() if exp}

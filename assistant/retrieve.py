@@ -8,7 +8,7 @@ import threading
 
 from .embed import Embedder
 from .store import IndexHandle
-from .text import content_tokens, expand_acronyms, find_acronyms, label_share
+from .text import content_tokens, expand_acronyms, find_acronyms, fold, label_share
 from .types import Chunk, Hit
 
 __all__ = ["Retriever", "RRF_K"]
@@ -62,6 +62,12 @@ class Retriever:
         for c in self.chunks:
             for k, v in find_acronyms(c.text).items():
                 self.acronyms.setdefault(k, v)
+        # Who wrote the documents, folded, and the acronyms that name domain terms ('SDP', 'FPA') rather
+        # than a document ('IDA') or its author ('EP').
+        self.publishers = fold(" ".join(d.publisher for d in index.documents.values()))
+        cues = self.cues
+        self.domain_acronyms = {k: v for k, v in self.acronyms.items()
+                                if k not in cues and fold(v) not in self.publishers}
         self._lock = threading.Lock()
 
     def _document_cues(self) -> dict[str, set[str]]:
@@ -133,6 +139,6 @@ class Retriever:
         # Fusion favours what both rankers find fairly well over what one of them ranks first ("Conduct, by
         # 2023, live maritime exercises" is BM25's first hit and the fused tenth): each ranker's first hit
         # is placed right after the fused top few.
-        firsts = [h for h in ranked[FUSED_HEAD:] if h.dense_rank == 1 or h.lexical_rank == 1]
-        ranked = ranked[:FUSED_HEAD] + firsts + [h for h in ranked[FUSED_HEAD:] if h not in firsts]
+        ranked = ranked[:FUSED_HEAD] + sorted(ranked[FUSED_HEAD:],  # stable: fused order otherwise kept
+                                              key=lambda h: h.dense_rank != 1 and h.lexical_rank != 1)
         return ranked[:top] if top else ranked

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 __all__ = ["sentence_spans", "tokens", "content_tokens", "STOPWORDS", "fold", "label_share", "rarity",
-           "weighted_hits", "present", "initialisms"]
+           "weighted_hits", "present", "mentions", "label_terms", "initialisms"]
 
 _ABBREV = re.compile(r"\b(e\.g|i\.e|etc|cf|pp?|No|Art|Dr|Mr|Ms|vs|Vol|op|cit|al|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|"
                      r"Sept|Oct|Nov|Dec|[A-Z])\.$")
@@ -167,6 +167,17 @@ def present(token: str, words: set[str]) -> bool:
         return bool(parts) and all(present(p, words) for p in parts)
     return len(token) >= 5 and any(len(w) >= 5 and abs(len(w) - len(token)) <= 3 and
                                    (w.startswith(token) or token.startswith(w)) for w in words)
+
+
+def mentions(words: set[str], acronym: str, expansion: str) -> bool:
+    """Do `words` hold the acronym or every word of its expansion (in some form)?"""
+    return present(acronym, words) or all(present(w, words) for w in content_tokens(expansion))
+
+
+def label_terms(question: str) -> set[str]:
+    """The question's words that can name a table label: its content words, and the initials of its
+    capitalised runs ('United States' names the row 'US')."""
+    return set(content_tokens(question)) | set(initialisms(question))
 
 
 def initialisms(text: str) -> dict[str, list[str]]:

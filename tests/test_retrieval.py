@@ -202,10 +202,9 @@ def test_a_row_of_a_table_about_another_term_is_no_evidence_for_the_question(cor
     """The annex row 'North Macedonia' (a table of framework participation agreements, with 2012 dates)
     must not answer when the EU signed its SDP with North Macedonia; it does answer about the FPA."""
     r = get_retriever(corpus_index)
-    acronyms = {k: v for k, v in r.acronyms.items() if k not in r.cues}
     for q, wanted in [("When did the EU sign its SDP with North Macedonia?", False),
                       ("When did North Macedonia sign its FPA with the EU?", True)]:
-        ev = select_evidence(q, r.search(q, 40), 5, 300, r.idf, acronyms)
+        ev = select_evidence(q, r.search(q, 40), 5, 300, r.idf, r.domain_acronyms)
         assert any(e.chunk.locator == "Annex, row: North Macedonia" for e in ev) is wanted, q
         assert sum(e.chunk.kind == "table_column" for e in ev) <= 1
 
