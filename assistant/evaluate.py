@@ -41,10 +41,38 @@ def _norm(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", fold(s))
 
 
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+_MON = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DATE_FORMS = (  # (pattern, (day, month, year) groups), every one read as one spelling
+    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MON},?\s+(\d{{4}})\b"), (1, 2, 3)),
+    (re.compile(rf"\b{_MON}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"), (2, 1, 3)),
+    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), (3, 2, 1)),
+    (re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4}|\d{2})\b"), (1, 2, 3)),  # European order
+)
+
+
+def _spell_dates(text: str) -> str:
+    """Folded text with every full date written '21 may 2024', so '2024-05-21', 'May 21, 2024' and
+    '21/05/2024' all match a gold '21 May 2024', and '20 March 2023' matches a gold 'March 2023'."""
+    def spell(m: re.Match, order: tuple[int, int, int]) -> str:
+        day, month, year = (m.group(i) for i in order)
+        month = int(month) if month.isdigit() else next(i + 1 for i, n in enumerate(_MONTHS) if n.startswith(month))
+        if not 1 <= month <= 12 or not 1 <= int(day) <= 31:
+            return m.group(0)
+        year = f"20{year}" if len(year) == 2 else year
+        return f"{int(day)} {_MONTHS[month - 1]} {year}"
+
+    text = fold(text)
+    for pattern, order in _DATE_FORMS:
+        text = pattern.sub(lambda m, o=order: spell(m, o), text)
+    return text
+
+
 def _has(text: str, want) -> bool:
     options = want if isinstance(want, list) else [want]
-    t = fold(text)
-    return any(fold(o) in t for o in options)
+    t = _spell_dates(text)
+    return any(_spell_dates(o) in t for o in options)
 
 
 def score_item(item: dict, text: str, abstained: bool) -> bool:

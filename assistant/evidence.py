@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import content_tokens, label_share, label_terms, mentions, rarity, sentence_spans, weighted_hits
+from .text import content_tokens, label_share, label_terms, mentions, present, rarity, sentence_spans, weighted_hits
 from .types import Chunk, Hit
 
 __all__ = ["Evidence", "select_evidence", "focus", "answer_type", "question_parts"]
@@ -58,6 +58,9 @@ def answer_type(question: str) -> re.Pattern | None:
     return next((want for asks, want in _ANSWER_TYPES if asks.search(question)), None)
 
 
+_SUPERS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+
+
 def _best_window(chunk: Chunk, q: set[str], budget: int, idf=None, wanted: re.Pattern | None = None,
                  asked: dict[str, str] | None = None) -> str:
     """The contiguous run of sentences that fits `budget` words and holds most of the question: its
@@ -73,7 +76,9 @@ def _best_window(chunk: Chunk, q: set[str], budget: int, idf=None, wanted: re.Pa
         sent = chunk.text[s:e]
         words = set(content_tokens(sent))
         words |= {a for a, exp in (asked or {}).items() if mentions(words, a, exp)}  # 'SDP' spelled out
-        return weighted_hits(weight, words) + (bonus if wanted and wanted.search(sent) else 0)
+        # 'cooperated' ~ 'cooperate'; a compound ('eu-moldova') only as written, its parts count on their own
+        hits = sum(v for w, v in weight.items() if w in words or ("-" not in w and present(w, words)))
+        return hits + (bonus if wanted and wanted.search(sent) else 0)
 
     scores = [score(s, e) for s, e in spans]
     words = [len(chunk.text[s:e].split()) for s, e in spans]
@@ -87,7 +92,10 @@ def _best_window(chunk: Chunk, q: set[str], budget: int, idf=None, wanted: re.Pa
             sc += scores[j]
             if sc > best_score + 1e-9:  # earlier and shorter windows win ties
                 best, best_score = (i, j + 1), sc
-    return chunk.text[spans[best[0]][0]:spans[best[1] - 1][1]]
+    start, end = best
+    if end < len(spans) and chunk.text[spans[end - 1][0]:spans[end - 1][1]].rstrip(_SUPERS + " ").endswith(":"):
+        end += 1  # 'and includes:' is nothing without the list it introduces, even over the budget
+    return chunk.text[spans[start][0]:spans[end - 1][1]]
 
 
 MAX_UNNAMED_ROWS = 2  # rows per table the question does not name that may enter the evidence

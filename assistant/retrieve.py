@@ -8,7 +8,7 @@ import threading
 
 from .embed import Embedder
 from .store import IndexHandle
-from .text import content_tokens, expand_acronyms, find_acronyms, fold, label_share
+from .text import content_tokens, expand_acronyms, find_acronyms, fold, label_share, quoted_phrases
 from .types import Chunk, Hit
 
 __all__ = ["Retriever", "RRF_K"]
@@ -130,6 +130,12 @@ class Retriever:
                 share = label_share(h.chunk.locator.split(": ", 1)[-1], q, self.idf)
                 if share >= 0.5:
                     h.score += share / (RRF_K + 1)
+        # A phrase the question quotes ("'partnership actions'") is the document's own wording: a passage
+        # that holds it verbatim is about it, however the rankers scored the rest of the question.
+        for phrase in quoted_phrases(question):
+            for h in hits.values():
+                if phrase in fold(h.chunk.text):
+                    h.score += 1.0 / (RRF_K + 1)
         # A question that names a document ("according to the EUISS brief") prefers that document.
         named_docs = self._named(q)
         if named_docs:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 __all__ = ["sentence_spans", "tokens", "content_tokens", "STOPWORDS", "fold", "label_share", "rarity",
-           "weighted_hits", "present", "mentions", "label_terms", "initialisms"]
+           "weighted_hits", "present", "mentions", "label_terms", "initialisms", "quoted_phrases"]
 
 _ABBREV = re.compile(r"\b(e\.g|i\.e|etc|cf|pp?|No|Art|Dr|Mr|Ms|vs|Vol|op|cit|al|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|"
                      r"Sept|Oct|Nov|Dec|[A-Z])\.$")
+_LIST_NUMBER = re.compile(r"(?:^\s*|[;:][⁰¹²³⁴⁵⁶⁷⁸⁹]*\s+)\d{1,2}\.$")  # '...; 2.' opens a list item, not a sentence end
 _BOUNDARY = re.compile(r"[.!?][\"”’')\]]*[⁰¹²³⁴⁵⁶⁷⁸⁹]*\s+(?=[\"“‘'(\[]?[A-Z0-9•])")
 
 STOPWORDS = frozenset("""a an the and or but if of to in on at by for with from as is are was were be been being
@@ -51,7 +52,7 @@ def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans, s = [], start
     for m in _BOUNDARY.finditer(text, start, end):
         head = text[s:m.start() + 1]
-        if _ABBREV.search(head):
+        if _ABBREV.search(head) or _LIST_NUMBER.search(head):
             continue
         cut = m.end()
         stripped_end = cut
@@ -69,6 +70,8 @@ def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _stem(w: str) -> str:
+    if w.endswith(("ss", "us", "is")):  # 'discuss', 'consensus', 'crisis' are no plurals
+        return w
     for suf in ("ies", "ing", "ed", "es", "s"):
         if w.endswith(suf) and len(w) - len(suf) >= 4:
             return w[: -len(suf)] + ("y" if suf == "ies" else "")
@@ -172,6 +175,15 @@ def present(token: str, words: set[str]) -> bool:
 def mentions(words: set[str], acronym: str, expansion: str) -> bool:
     """Do `words` hold the acronym or every word of its expansion (in some form)?"""
     return present(acronym, words) or all(present(w, words) for w in content_tokens(expansion))
+
+
+_QUOTED = re.compile(r"(?:^|(?<=[\s(]))[\"“‘']([^\"“”‘’']{3,80}?)[\"”’'](?=[\s?.,;:!)]|$)")
+
+
+def quoted_phrases(text: str) -> list[str]:
+    """The phrases `text` puts in quotation marks, folded: "the 'common set of proposals'" gives
+    ['common set of proposals']. An apostrophe ("Norway's") opens no quote."""
+    return [fold(m.group(1)).strip() for m in _QUOTED.finditer(text)]
 
 
 def label_terms(question: str) -> set[str]:

@@ -171,6 +171,14 @@ def test_footnotes_after_a_page_break_continuation_are_still_footnotes(corpus_do
     assert not any("26 Interview with senior EEAS official" in p for p in _block_texts(doc, "paragraph"))
 
 
+def test_a_list_item_below_the_footnotes_of_a_page_is_body_text(corpus_docs):
+    """Item 4 of the EU-NATO list follows footnote 85 at the foot of a page: it goes back into the list."""
+    doc = corpus_docs[DOC_000]
+    notes = {b.locator: b.text for b in doc.blocks if b.kind == "footnote"}
+    assert "Defence capabilities" not in notes["Footnote 85"]
+    assert "3. Cyber security and defence; 4. Defence capabilities: Coherence" in doc.text
+
+
 def test_numbered_references_of_003_are_footnote_blocks(corpus_docs):
     doc = corpus_docs[DOC_003]
     notes = {b.locator: b.text for b in doc.blocks if b.kind == "footnote"}

@@ -12,7 +12,7 @@ from assistant.embed import get_embedder
 from assistant.evidence import select_evidence
 from assistant.retrieve import Retriever
 from assistant.store import open_index
-from assistant.text import expand_acronyms, find_acronyms, fold, sentence_spans, tokens
+from assistant.text import expand_acronyms, find_acronyms, fold, quoted_phrases, sentence_spans, tokens
 from assistant.types import Chunk
 
 KINDS = {"text", "table_row", "table_column", "footnote"}
@@ -98,6 +98,32 @@ def test_sentence_spans_skip_abbreviations():
 def test_tokens_fold_quotes_stem_and_split_hyphens():
     assert tokens("The EU’s cyber-security partnerships") == [
         "the", "eu", "cyber-security", "cyber", "security", "partnership"]
+
+
+def test_words_ending_in_ss_us_or_is_are_not_plurals():
+    assert tokens("discuss discusses consensus crisis partners") == [
+        "discuss", "discuss", "consensus", "crisis", "partner"]
+
+
+def test_a_numbered_list_item_is_not_a_sentence_of_its_own():
+    text = ("The set includes:⁸⁵\n\n1. Countering hybrid threats; 2. Operational cooperation. "
+            "It was agreed in 2016. Next.")
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "The set includes:⁸⁵", "1. Countering hybrid threats; 2. Operational cooperation.",
+        "It was agreed in 2016.", "Next."]
+
+
+def test_quoted_phrases_of_a_question():
+    assert quoted_phrases("How many ‘partnership actions’ did the EU and NATO agree?") == ["partnership actions"]
+    assert quoted_phrases('What is the "Partnership Plus" idea?') == ["partnership plus"]
+    assert quoted_phrases("Norway's and Japan's partnerships") == []
+
+
+def test_a_passage_holding_the_quoted_phrase_of_the_question_ranks_first(retriever):
+    """Both rankers miss it without the quotes ('74 envisaged partnership actions' sits among footnotes
+    full of 'EU', 'NATO' and '2016'); quoted, the document's own wording finds it."""
+    q = "How many 'partnership actions' did the EU and NATO agree to advance in 2016 and 2017?"
+    assert "partnership actions" in fold(retriever.search(q, 30)[0].chunk.text)
 
 
 def test_chunks_of_a_real_document_stay_within_their_section(corpus_docs):
@@ -234,3 +260,27 @@ def test_the_window_counts_an_acronym_of_the_question_where_the_passage_spells_i
     window = _best_window(c, q, 14, idf=lambda w: 5.0 if w == "sdp" else 1.0,
                           asked={"sdp": "security and defence partnership"})
     assert "signed on 21 May 2024" in window and "Subsequently" not in window
+
+
+def test_the_window_of_a_long_chunk_weighs_word_forms_alike():
+    """'cooperated' in the question is 'cooperate' in the passage, and 'Korean' is 'Korea'."""
+    from assistant.evidence import _best_window
+
+    text = ("In this respect, South Korea has a participation agreement, which has served EUNAVFOR Atalanta to "
+            "cooperate with South Korea’s Cheonghae Unit. This could serve as a template. As for Japan, "
+            "EUNAVFOR Atalanta has also cooperated with the Japan Maritime Self-Defense Force.")
+    c = Chunk(id="x#1", source="x.txt", text=text, kind="text", section="Asia", locator="Asia",
+              start=0, end=len(text), title="An analysis")
+    q = set(tokens("Which South Korean naval unit has EUNAVFOR Atalanta cooperated with?"))
+    assert "Cheonghae" in _best_window(c, q, 24)
+
+
+def test_a_window_ending_in_a_colon_keeps_the_list_it_introduces():
+    from assistant.evidence import _best_window
+
+    text = ("Unrelated opening words come first here. The common set of proposals includes:⁸⁵\n\n"
+            "1. Countering hybrid threats; 2. Operational cooperation; 3. Cyber security and defence.")
+    c = Chunk(id="x#1", source="x.txt", text=text, kind="text", section="NATO", locator="NATO",
+              start=0, end=len(text), title="An analysis")
+    window = _best_window(c, set(tokens("What does the common set of proposals include?")), 10)
+    assert window.startswith("The common set") and window.endswith("Cyber security and defence.")

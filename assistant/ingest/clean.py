@@ -27,6 +27,7 @@ _MD_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)\s]*)\)")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _NUM_HEADING = re.compile(r"^ ?(\d{1,2}(?:\.\d{1,2}){0,2})\.? +([A-Z‘'\"(][^\n\t]{1,110}?)\s*$")
 _FOOTNOTE_LINE = re.compile(r"^(\d{1,3})\s+(\S.*)$")
+_LIST_ITEM = re.compile(r"^\s*\d{1,2}\.\s+[A-Z]")  # '4. Defence capabilities': body text, never a footnote ('85 See')
 _ENDNOTE_ITEM = re.compile(r"^\s*-\s*(?:([⁰¹²³⁴⁵⁶⁷⁸⁹]+)|\((\d{1,3})\)|\[(\d{1,3})\])\s*(.*)$")
 _FIGURE = re.compile(r"^\s*(Figure|Fig\.|Chart|Map|Graph)\s+\d+\s*[–:.-]", re.I)
 _FIG_SOURCE = re.compile(r"^\s*(Source|Sources|Data)\s*:", re.I)
@@ -328,7 +329,7 @@ def clean_blocks(
                     if m2 and int(m2.group(1)) == int(cur_num) + 1:
                         b.footnote(cur_num, _join_lines(cur_lines, vocab))
                         cur_num, cur_lines = m2.group(1), [m2.group(2)]
-                    elif g[k] in headings:
+                    elif g[k] in headings or _LIST_ITEM.match(t):  # the body resumes below the notes
                         rest_start = k
                         break
                     else:
