@@ -235,7 +235,9 @@ FALLBACK_NOTICE = ("The generated answer was not supported by the documents; "
 
 
 def _table_lookup(question: str, evidence: list[Evidence], idf=None) -> str:
-    """For a which/who question that names a table row: that row's included items, cited (else '')."""
+    """For a which/who question that names a table row: that row's included items, cited (else ''). A row
+    that names nothing the question does not ("Which South Korean unit has Atalanta cooperated with?" and
+    the row 'EUNAVFOR Atalanta': yes for South Korea) answers nothing and is no lookup."""
     if not ASKS_FOR_NAMES.search(question):
         return ""
     negated = NEGATION.search(question) is not None
@@ -249,7 +251,8 @@ def _table_lookup(question: str, evidence: list[Evidence], idf=None) -> str:
         wanted = r"(?:no \(✗\)|not marked \(blank\))" if negated else r"(?:yes \(✓\)|marked \(x\))"
         m = re.search(rf"({wanted} for [^;]+?)(?=;|\.$)", e.chunk.text)
         if m:
-            return f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {m.group(1)} [{e.n}]."
+            found = f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {m.group(1)} [{e.n}]."
+            return found if check_answer(found, evidence, question).citations else ""
     return ""
 
 

@@ -95,8 +95,9 @@ def support(claim: str, source_text: str, question: str) -> float:
         if name[0].isdigit():
             if not re.search(rf"(?<![\d.,/]){re.escape(name)}(?![\d])", src_fold):
                 return 0.0  # figures must come from the source, as whole numbers ("3" is not in "2023")
-        elif name not in src_fold and not (name in acronyms and name in fold(question)):
-            return 0.0  # a name the source lacks; only acronyms (domain vocabulary) may come from the question
+        elif name not in src_fold and not present(name, p) and not (name in acronyms and name in fold(question)):
+            return 0.0  # a name the source lacks in any form ('Korean' is in 'Korea's'); only acronyms
+            # (domain vocabulary) may come from the question
     if _figure_of_another(claim, source_text):
         return 0.0
     for word in _ORDINALS & set(tokens(claim)):
@@ -265,12 +266,17 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
     return Checked(" ".join(parts), citations, dropped, refused, repaired)
 
 
+_FURNITURE = re.compile(r"\b(?:Table|Figure|Annex|Footnote|row|column)\s+\d+\b")
+
+
 def _names_something(claim: str, question: str, titles: set[str] = frozenset()) -> bool:
     """Does the claim name anything the question does not already name: a proper name or figure, or a
     list of plain nouns ('crisis management, maritime security; ...')? 'The SDPs cover space security'
     restates the question and answers nothing, even in the words of a document title (`titles`)."""
-    if _names(claim) - _names(question) - _names(" ".join(question.split()[:1])):
-        return True
+    claim = _FURNITURE.sub("", claim)  # 'Table 1 marks ...' names a place in a document, not an answer
+    given = _names(question)
+    if any(not present(n, given) for n in _names(claim) - _names(" ".join(question.split()[:1]))):
+        return True  # a name the question does not use in any form ('Korea' is the question's 'Korean')
     listed = claim.count(",") + claim.count(";") >= 2 or ":" in claim
     return listed and len(set(content_tokens(claim)) - set(content_tokens(question)) - set(titles)) >= 2
 
