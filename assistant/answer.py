@@ -290,7 +290,7 @@ def _abstain_text(question: str, evidence: list[Evidence], related: str = "") ->
 
 def _finish(question: str, raw: str, evidence: list[Evidence], hits: list[Hit], settings: Settings,
             backend: str, model: str, t0: float, retriever: Retriever, notice: str = "") -> Answer:
-    checked = check_answer(raw, evidence, question)
+    checked = check_answer(raw, evidence, question, retriever.doc_cues)
     cited = [e for e in evidence if any(c.chunk_id == e.chunk.id for c in checked.citations)]
     missing = _missing_anchor(question, cited)
     # The words a question uses to name a cited document ("the EP analysis of the Compass's partnership
@@ -342,7 +342,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
         for piece in generator.stream(messages, settings.max_tokens):
             pieces.append(piece)
             yield StreamEvent("token", piece)
-        latest = first = check_answer("".join(pieces), evidence, q)
+        latest = first = check_answer("".join(pieces), evidence, q, retriever.doc_cues)
         if not first.citations and not first.refused and not _table_lookup(q, evidence, retriever.idf) \
                 and not _supplement(q, "", evidence, idf=retriever.idf, minimum=FALLBACK_MIN_OVERLAP):
             # Send the answer back once. The conversation prefix is unchanged, so llama.cpp reuses its
@@ -353,7 +353,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
             for piece in generator.stream(messages, settings.max_tokens):
                 pieces.append(piece)
                 yield StreamEvent("token", piece)
-            latest = check_answer("".join(pieces), evidence, q)
+            latest = check_answer("".join(pieces), evidence, q, retriever.doc_cues)
         if latest.refused and len(evidence) > FOCUS_SOURCES:
             # Ask once more with only the closest sources: the refusal of a small model is often a
             # distraction by the others. Every check still applies to what it answers.
@@ -372,7 +372,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
                                                    retriever, notice=f"generator unavailable ({e}); extractive answer"))
         return
     raw = "".join(pieces)
-    checked = check_answer(raw, evidence, q)
+    checked = check_answer(raw, evidence, q, retriever.doc_cues)
     notice = ""
     if not checked.citations:
         # The model found nothing it could support: a table row the question names, or failing that (and

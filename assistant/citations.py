@@ -187,8 +187,10 @@ def _check_row_list(claim: str, record: str, question: str = "") -> tuple[str, s
     return value, f"{value} for {', '.join(groups[value])}"
 
 
-def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
-    """Keep supported sentences, renumber citations in marker order, quote verbatim spans."""
+def check_answer(raw: str, evidence: list[Evidence], question: str,
+                 doc_cues: dict[str, set[str]] | None = None) -> Checked:
+    """Keep supported sentences, renumber citations in marker order, quote verbatim spans. With `doc_cues`
+    (source -> the words that name it, 'euiss'), a sentence naming a document must rest on that document."""
     by_n = {e.n: e for e in evidence}
     claims = split_claims(raw)
     refused = bool(_REFUSAL.search(raw)) and not any(c.cites for c in claims if not _REFUSAL.search(c.text))
@@ -213,6 +215,13 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
         if not good:  # wrong or missing marker: does another source support it?
             others = [(support(claim.text, _context(e, evidence), question), e) for e in evidence
                       if e not in candidates]
+            good = sorted([(s, e) for s, e in others if s >= SUPPORT_THRESHOLD], key=lambda x: -x[0])[:1]
+        named, cues = _named_sources(claim.text, doc_cues or {})
+        if good and named and not any(_speaks_for(e, named, cues) for _, e in good):
+            # "The EUISS brief gives 23 [4]" where [4] is another document that does not report the EUISS:
+            # only the named document, or one that reports it, may support the sentence
+            others = [(support(claim.text, _context(e, evidence), question), e) for e in evidence
+                      if _speaks_for(e, named, cues)]
             good = sorted([(s, e) for s, e in others if s >= SUPPORT_THRESHOLD], key=lambda x: -x[0])[:1]
         if not good:
             dropped.append(claim.text)
@@ -267,6 +276,21 @@ def check_answer(raw: str, evidence: list[Evidence], question: str) -> Checked:
 
 
 _FURNITURE = re.compile(r"\b(?:Table|Figure|Annex|Footnote|row|column)\s+\d+\b")
+
+
+def _named_sources(claim: str, doc_cues: dict[str, set[str]]) -> tuple[set[str], set[str]]:
+    """The documents a claim names by an acronym that points at one of them ('the EUISS brief'), and those
+    acronyms; none if it names them all alike."""
+    acronyms = {w.lower() for w in re.findall(r"\b[A-Z]{2,}[a-z]?\b", claim)}
+    named = {src for src, cues in doc_cues.items() if cues & acronyms}
+    if not named or len(named) == len(doc_cues):
+        return set(), set()
+    return named, acronyms & set().union(*(doc_cues[src] for src in named))
+
+
+def _speaks_for(e: Evidence, named: set[str], cues: set[str]) -> bool:
+    """Is `e` from a named document, or does it itself report that document ('an earlier EUISS paper')?"""
+    return e.chunk.source in named or bool(cues & set(tokens(e.chunk.text)))
 
 
 def _names_something(claim: str, question: str, titles: set[str] = frozenset()) -> bool:

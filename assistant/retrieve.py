@@ -86,6 +86,11 @@ class Retriever:
         return {src: {t for t in toks if counts[t] <= limit and len(t) > 1} for src, toks in meta.items()}
 
     @property
+    def doc_cues(self) -> dict[str, set[str]]:
+        """{source: the words that single it out}."""
+        return self._doc_cues
+
+    @property
     def cues(self) -> set[str]:
         """All words that point at a document rather than at content ('EUISS', 'blog')."""
         return set().union(*self._doc_cues.values()) if self._doc_cues else set()

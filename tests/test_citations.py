@@ -382,3 +382,44 @@ def test_a_year_alone_for_a_when_question_brings_the_named_row_with_the_exact_da
     assert dated_row("Which partners signed in 2005?", "Iceland, in 2005 [1].", ev) == ""  # not a 'when' question
     checked = check_answer(added, ev, q)
     assert checked.citations and checked.citations[0].quote == ev[0].chunk.text
+
+
+def test_a_which_question_answered_by_pointing_at_a_table_row_names_nothing():
+    """'Which South Korean unit...?' is not answered by 'Table 1 marks "EUNAVFOR Atalanta" as yes for South
+    Korea': 'Table 1' is furniture and 'Korea' is the question's 'Korean'. The sentence naming the unit is."""
+    import importlib
+
+    lookup = importlib.import_module("assistant.answer")._table_lookup
+    table = Table("Table 1 – SDP countries' participation in CSDP missions", "CSDP mission or operation",
+                  PARTNERS, [("EUNAVFOR Atalanta", ["✗", "✗", "✗", "✗", "✗", "✓"])])
+    record, locator = row_record(table, 0)
+    row = _chunk(1, record, "table_row", "Table 1", locator)
+    prose = _chunk(2, "South Korea's agreement has served EUNAVFOR Atalanta to cooperate with South Korea's "
+                      "Cheonghae Unit.", section="3.5 Japan and South Korea")
+    ev = [Evidence(i, Hit(c, 0.01), c.text) for i, c in enumerate([row, prose], start=1)]
+    q = "Which South Korean naval unit has EUNAVFOR Atalanta cooperated with?"
+    assert not check_answer("Table 1 marks “EUNAVFOR Atalanta” as yes (✓) for South Korea [1].", ev, q).citations
+    assert lookup(q, ev) == ""  # the row lookup would not pass the check either
+    checked = check_answer("The South Korean unit EUNAVFOR Atalanta cooperated with is the Cheonghae Unit [2].",
+                           ev, q)
+    assert [c.n for c in checked.citations] == [1] and "Cheonghae Unit" in checked.citations[0].quote
+
+
+def test_a_sentence_naming_a_document_rests_on_that_document_or_on_one_reporting_it():
+    """'The EUISS brief gives 23' citing the IDA is dropped; a briefing reporting an EUISS paper may
+    support a sentence about that paper."""
+    ida = Chunk(id="000.txt#0001", source="000.txt", text="The EU has concluded 23 FPAs with partners.", kind="text",
+                section="3", locator="3", start=0, end=44, title="In-depth analysis")
+    euiss = Chunk(id="003.txt#0001", source="003.txt", text="Framework Agreements have been signed with 21 "
+                  "countries.", kind="text", section="1", locator="1", start=0, end=56, title="EUISS Brief")
+    eprs = Chunk(id="004.txt#0001", source="004.txt", text="An earlier EUISS paper argued for a 'Partnership "
+                 "Plus' format.", kind="text", section="2", locator="2", start=0, end=60, title="EPRS briefing")
+    ev = [Evidence(i, Hit(c, 0.01), c.text) for i, c in enumerate([ida, euiss, eprs], start=1)]
+    cues = {"000.txt": {"ida"}, "003.txt": {"euiss"}, "004.txt": {"eprs"}}
+    q = "What counts of FPAs do the IDA and the EUISS brief give?"
+    checked = check_answer("The IDA gives 23 FPAs [1]. The EUISS brief gives 23 FPAs [1].", ev, q, cues)
+    assert checked.text == "The IDA gives 23 FPAs [1]." and len(checked.dropped) == 1
+    assert check_answer("The EUISS brief gives 23 FPAs [1].", ev, q).citations  # without cues: no attribution
+    paper = check_answer("An earlier EUISS paper argued for a 'Partnership Plus' format [3].", ev,
+                         "What did the EUISS argue?", cues)
+    assert [c.source for c in paper.citations] == ["004.txt"]

@@ -284,3 +284,4 @@ def test_a_window_ending_in_a_colon_keeps_the_list_it_introduces():
               start=0, end=len(text), title="An analysis")
     window = _best_window(c, set(tokens("What does the common set of proposals include?")), 10)
     assert window.startswith("The common set") and window.endswith("Cyber security and defence.")
+
