@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .evidence import Evidence, question_parts
 from .prompts import REFUSAL_PATTERN
-from .text import STOPWORDS, content_tokens, fold, label_share, present, sentence_spans, tokens
+from .text import ACRONYM, STOPWORDS, content_tokens, fold, label_share, present, sentence_spans, tokens
 from .types import Citation
 
 __all__ = ["Checked", "check_answer", "support", "best_quote", "split_claims"]
@@ -213,16 +213,12 @@ def check_answer(raw: str, evidence: list[Evidence], question: str,
         scored = [(support(claim.text, _context(e, evidence), question), e) for e in candidates]
         good = [(s, e) for s, e in scored if s >= SUPPORT_THRESHOLD]
         if not good:  # wrong or missing marker: does another source support it?
-            others = [(support(claim.text, _context(e, evidence), question), e) for e in evidence
-                      if e not in candidates]
-            good = sorted([(s, e) for s, e in others if s >= SUPPORT_THRESHOLD], key=lambda x: -x[0])[:1]
+            good = _best_other(claim.text, [e for e in evidence if e not in candidates], evidence, question)
         named, cues = _named_sources(claim.text, doc_cues or {})
         if good and named and not any(_speaks_for(e, named, cues) for _, e in good):
             # "The EUISS brief gives 23 [4]" where [4] is another document that does not report the EUISS:
             # only the named document, or one that reports it, may support the sentence
-            others = [(support(claim.text, _context(e, evidence), question), e) for e in evidence
-                      if _speaks_for(e, named, cues)]
-            good = sorted([(s, e) for s, e in others if s >= SUPPORT_THRESHOLD], key=lambda x: -x[0])[:1]
+            good = _best_other(claim.text, [e for e in evidence if _speaks_for(e, named, cues)], evidence, question)
         if not good:
             dropped.append(claim.text)
             continue
@@ -278,10 +274,17 @@ def check_answer(raw: str, evidence: list[Evidence], question: str,
 _FURNITURE = re.compile(r"\b(?:Table|Figure|Annex|Footnote|row|column)\s+\d+\b")
 
 
+def _best_other(claim: str, pool: list[Evidence], evidence: list[Evidence],
+                question: str) -> list[tuple[float, Evidence]]:
+    """The source of `pool` that supports the claim best, with its score ([] if none does)."""
+    scored = [(support(claim, _context(e, evidence), question), e) for e in pool]
+    return sorted([(s, e) for s, e in scored if s >= SUPPORT_THRESHOLD], key=lambda x: -x[0])[:1]
+
+
 def _named_sources(claim: str, doc_cues: dict[str, set[str]]) -> tuple[set[str], set[str]]:
     """The documents a claim names by an acronym that points at one of them ('the EUISS brief'), and those
     acronyms; none if it names them all alike."""
-    acronyms = {w.lower() for w in re.findall(r"\b[A-Z]{2,}[a-z]?\b", claim)}
+    acronyms = {w.lower() for w in ACRONYM.findall(claim)}
     named = {src for src, cues in doc_cues.items() if cues & acronyms}
     if not named or len(named) == len(doc_cues):
         return set(), set()

@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import content_tokens, label_share, label_terms, mentions, present, rarity, sentence_spans, weighted_hits
+from .text import (
+    SUPERSCRIPT_DIGITS,
+    content_tokens,
+    label_share,
+    label_terms,
+    mentions,
+    present,
+    rarity,
+    sentence_spans,
+    weighted_hits,
+)
 from .types import Chunk, Hit
 
 __all__ = ["Evidence", "select_evidence", "focus", "answer_type", "question_parts"]
@@ -58,9 +68,6 @@ def answer_type(question: str) -> re.Pattern | None:
     return next((want for asks, want in _ANSWER_TYPES if asks.search(question)), None)
 
 
-_SUPERS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
-
-
 def _best_window(chunk: Chunk, q: set[str], budget: int, idf=None, wanted: re.Pattern | None = None,
                  asked: dict[str, str] | None = None) -> str:
     """The contiguous run of sentences that fits `budget` words and holds most of the question: its
@@ -93,7 +100,8 @@ def _best_window(chunk: Chunk, q: set[str], budget: int, idf=None, wanted: re.Pa
             if sc > best_score + 1e-9:  # earlier and shorter windows win ties
                 best, best_score = (i, j + 1), sc
     start, end = best
-    if end < len(spans) and chunk.text[spans[end - 1][0]:spans[end - 1][1]].rstrip(_SUPERS + " ").endswith(":"):
+    last = chunk.text[spans[end - 1][0]:spans[end - 1][1]]
+    if end < len(spans) and last.rstrip(SUPERSCRIPT_DIGITS + " ").endswith(":"):
         end += 1  # 'and includes:' is nothing without the list it introduces, even over the budget
     return chunk.text[spans[start][0]:spans[end - 1][1]]
 

@@ -8,7 +8,7 @@ import threading
 
 from .embed import Embedder
 from .store import IndexHandle
-from .text import content_tokens, expand_acronyms, find_acronyms, fold, label_share, quoted_phrases
+from .text import ACRONYM, content_tokens, expand_acronyms, find_acronyms, fold, label_share, quoted_phrases
 from .types import Chunk, Hit
 
 __all__ = ["Retriever", "RRF_K"]
@@ -75,7 +75,7 @@ class Retriever:
         in its title, publisher and kind, and the words of its kind, if at most two documents share them."""
         meta = {}
         for src, d in self.index.documents.items():
-            acronyms = re.findall(r"\b[A-Z]{2,}[a-z]?\b", f"{d.title} {d.publisher} {d.kind}")
+            acronyms = ACRONYM.findall(f"{d.title} {d.publisher} {d.kind}")
             kind_words = re.split(r"[(,]", d.kind)[0]
             meta[src] = set(content_tokens(" ".join(acronyms) + " " + kind_words)) - _GENERIC_CUES
         counts: dict[str, int] = {}

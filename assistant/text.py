@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 
 __all__ = ["sentence_spans", "tokens", "content_tokens", "STOPWORDS", "fold", "label_share", "rarity",
-           "weighted_hits", "present", "mentions", "label_terms", "initialisms", "quoted_phrases"]
+           "weighted_hits", "present", "mentions", "label_terms", "initialisms", "quoted_phrases",
+           "SUPERSCRIPT_DIGITS", "ACRONYM"]
 
 _ABBREV = re.compile(r"\b(e\.g|i\.e|etc|cf|pp?|No|Art|Dr|Mr|Ms|vs|Vol|op|cit|al|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|"
                      r"Sept|Oct|Nov|Dec|[A-Z])\.$")
-_LIST_NUMBER = re.compile(r"(?:^\s*|[;:][⁰¹²³⁴⁵⁶⁷⁸⁹]*\s+)\d{1,2}\.$")  # '...; 2.' opens a list item, not a sentence end
+SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+ACRONYM = re.compile(r"\b[A-Z]{2,}[a-z]?\b")  # 'EUISS', 'IDA', 'SDPs'
+# '...; 2.' opens a list item, not a sentence end
+_LIST_NUMBER = re.compile(rf"(?:^\s*|[;:][{SUPERSCRIPT_DIGITS}]*\s+)\d{{1,2}}\.$")
 _BOUNDARY = re.compile(r"[.!?][\"”’')\]]*[⁰¹²³⁴⁵⁶⁷⁸⁹]*\s+(?=[\"“‘'(\[]?[A-Z0-9•])")
 
 STOPWORDS = frozenset("""a an the and or but if of to in on at by for with from as is are was were be been being
