@@ -14,13 +14,24 @@ from .citations import ASKS_FOR_NAMES, NEGATION, check_answer, split_claims, sup
 from .config import Settings
 from .embed import get_embedder
 from .errors import CorpusError, GeneratorError, InputError
-from .evidence import DATE_ANSWER, EXACT_DATE, Evidence, answer_type, focus, question_parts, select_evidence
+from .evidence import (
+    DATE_ANSWER,
+    EXACT_DATE,
+    Evidence,
+    answer_type,
+    focus,
+    question_parts,
+    select_evidence,
+    values,
+)
 from .generate import get_generator
 from .indexer import ensure_index
 from .prompts import CANNOT_ANSWER, FOCUSED_PROMPT, SEND_BACK, SYSTEM_PROMPT, user_prompt
 from .retrieve import Retriever
 from .text import (
     content_tokens,
+    coordinated_names,
+    expand_acronyms,
     fold,
     initialisms,
     label_share,
@@ -272,6 +283,84 @@ def _dated_row(question: str, answer_text: str, evidence: list[Evidence], idf=No
     return ""
 
 
+_COMPARES = re.compile(r"\b(?:first|earlier|later|sooner|before|after|more|fewer|less|most|least|larger|smaller|"
+                       r"bigger|longer|shorter|older|newer|differ\w*|respectively|compar\w+|than|whereas|both|each)\b",
+                       re.I)
+MAX_PER_NAME = 2  # extra generations for the names a first answer left out
+PER_NAME_ON_TOPIC = 0.3  # share of the question's other words an answer for one name must use
+
+
+def _head(name: str) -> str:
+    """The word that names a thing in a multi-word name ('Korea' in 'South Korea'), as a token."""
+    toks = content_tokens(name)
+    return toks[-1] if toks else fold(name)
+
+
+def _valued(question: str) -> str:
+    """What an answer for each name must give, when the question asks for a number or a date, or compares
+    ('' when it does not)."""
+    wanted = answer_type(question)
+    return ("its date" if wanted is DATE_ANSWER else "the number" if wanted is not None else
+            "its date or number" if _COMPARES.search(question) else "")
+
+
+def _left_out(question: str, answer_text: str, common: set[str]) -> list[tuple[str, str]]:
+    """(run, name) for each name of a run the question joins ('Japan or South Korea') that the answer does
+    not answer for, when the question asks for a number or a date, or compares. A name is answered by a
+    sentence that names it and gives at least one value per name of its run it names ('The US and China
+    have 35' answers for one of them). Other questions are left alone: without a value to check, an
+    answer for one name is too easily a misread row ('the partnership with Moldova includes ...')."""
+    runs = coordinated_names(question, common)
+    if not runs or not _valued(question):
+        return []
+    claims = [(set(content_tokens(c.text)), len(values(c.text))) for c in split_claims(answer_text)]
+    out = []
+    for run, names in runs:
+        heads = [_head(n) for n in names]
+        for name, head in zip(names, heads, strict=True):
+            answered = any(present(head, words) and n_values >= sum(present(h, words) for h in heads)
+                           for words, n_values in claims)
+            if not answered:
+                out.append((run, name))
+    return out
+
+
+def _for_name(question: str, run: str, name: str, settings: Settings, retriever: Retriever, generator,
+              first_n: int, known: set[str]) -> tuple[str, list[Evidence]]:
+    """Ask the question for one name of its run ('... Japan or South Korea ...' for 'South Korea'), over
+    the passages that mention it. Returns the answer's sentences that name it and give a value not among
+    `known` (the values the answer has), with their markers numbered from `first_n`, and the evidence
+    they cite."""
+    sub = question.replace(run, name, 1)
+    hits = retriever.search(sub, settings.candidates)
+    head = _head(name)
+    about = [h for h in hits if present(head, set(content_tokens(f"{h.chunk.section} {h.chunk.text}")))]
+    evidence = select_evidence(sub, about or hits, settings.top_k, settings.evidence_words, retriever.idf,
+                               retriever.domain_acronyms)
+    raw = "".join(generator.stream(_messages(f"{question} Answer for {name} only, with {_valued(question)}.",
+                                             evidence), settings.max_tokens))
+    names = {t for _, run_names in coordinated_names(question, retriever.common_words) for n in run_names
+             for t in content_tokens(n)}
+    asked = set(content_tokens(expand_acronyms(question, retriever.acronyms))) - names - _META
+    by_n = {e.n: e for e in evidence}
+    used: dict[int, Evidence] = {}
+    sentences = []
+    for claim in split_claims(raw):
+        given = values(claim.text)
+        words = set(content_tokens(expand_acronyms(claim.text, retriever.acronyms)))
+        if not present(head, words) or not given or given <= known or \
+                sum(present(t, words) for t in asked) < PER_NAME_ON_TOPIC * len(asked):
+            continue  # not about the name, no value the answer lacks, or about something else
+        cites = [n for n in claim.cites if n in by_n]
+        for n in cites:
+            if n not in used:
+                used[n] = Evidence(first_n + len(used), by_n[n].hit, by_n[n].text)
+        if cites:
+            markers = "".join(f"[{used[n].n}]" for n in cites)
+            sentences.append(f"{claim.text.rstrip('.')} {markers}.")
+    return " ".join(sentences), list(used.values())
+
+
 def _abstain_text(question: str, evidence: list[Evidence], related: str = "") -> str:
     covered = []
     for e in evidence[:3]:
@@ -400,6 +489,19 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
         dated = _dated_row(q, checked.text, evidence, retriever.idf)
         if dated and dated not in raw:
             raw = f"{raw.rstrip()} {dated}"
+    if checked.citations and not checked.refused:
+        # A question about several named things ('Did Japan or South Korea sign first?') is often answered
+        # for one of them: ask again for each one left out, over the passages about it.
+        for run, name in _left_out(q, checked.text, retriever.common_words)[:MAX_PER_NAME]:
+            yield StreamEvent("status", f"the answer leaves out {name}: asking about it")
+            try:
+                extra, more = _for_name(q, run, name, settings, retriever, generator, len(evidence) + 1,
+                                        values(raw))
+            except GeneratorError:
+                break
+            if extra:
+                raw = f"{raw.rstrip()} {extra}"
+                evidence = evidence + more
     final = _finish(q, raw, evidence, hits, settings, generator.backend, generator.model, t0, retriever,
                     notice=notice)
     lookup = _table_lookup(q, evidence, retriever.idf) if final.abstained and not notice else ""

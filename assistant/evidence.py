@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .text import (
     SUPERSCRIPT_DIGITS,
     content_tokens,
+    fold,
     label_share,
     label_terms,
     mentions,
@@ -18,7 +19,7 @@ from .text import (
 )
 from .types import Chunk, Hit
 
-__all__ = ["Evidence", "select_evidence", "focus", "answer_type", "question_parts"]
+__all__ = ["Evidence", "select_evidence", "focus", "answer_type", "question_parts", "values"]
 
 
 @dataclass
@@ -41,6 +42,9 @@ _MONTH = r"(?:January|February|March|April|May|June|July|August|September|Octobe
 _DATE = rf"\b(?:1[89]|20)\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\b{_MONTH}\b"
 EXACT_DATE = re.compile(rf"\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\b\d{{1,2}}\s+{_MONTH}\b|\b{_MONTH}\s+\d{{1,2}}\b")
 DATE_ANSWER = re.compile(_DATE)
+# A whole date ('21 May 2024', 'May 21, 2024', '01/07/2013') is one value, not a day, a month and a year
+_VALUE = re.compile(rf"\b\d{{1,2}}\s+{_MONTH}(?:\s+(?:19|20)\d\d)?\b|\b{_MONTH}\s+\d{{1,2}},?\s+(?:19|20)\d\d\b|"
+                    rf"\b{_MONTH}\s+(?:19|20)\d\d\b|{_DATE}|{_NUMBER}", re.I)
 # What kind of words the answer to a question is made of: a count, or a date.
 _ANSWER_TYPES = [
     (re.compile(r"\bhow (?:many|much|long)\b|\bnumber of\b|\bwhat (?:share|percentage|proportion)\b", re.I),
@@ -61,6 +65,11 @@ def question_parts(question: str) -> list[str]:
     if not m or len(question[:m.start()].split()) < 3:
         return [question]
     return [question[:m.start()].rstrip(" ,") + "?", question[m.end():]]
+
+
+def values(text: str) -> set[str]:
+    """The distinct numbers and dates a text gives ('35 and 54' -> 2; '21 May 2024' -> 1)."""
+    return {fold(m.group(0)) for m in _VALUE.finditer(text)}
 
 
 def answer_type(question: str) -> re.Pattern | None:

@@ -39,6 +39,9 @@ class _BM25:
         return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
 
 
+_WORDS = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
 class Retriever:
     """Hybrid retriever over one index build."""
 
@@ -68,7 +71,22 @@ class Retriever:
         cues = self.cues
         self.domain_acronyms = {k: v for k, v in self.acronyms.items()
                                 if k not in cues and fold(v) not in self.publishers}
+        self.common_words = self._common_words()
         self._lock = threading.Lock()
+
+    def _common_words(self) -> set[str]:
+        """Folded words that are no proper names here: those the documents write in lower case at least as
+        often as capitalised ('security', 'may'), and the words of their titles (what every document is
+        about: 'EU', 'Strategic Compass')."""
+        lower: dict[str, int] = {}
+        upper: dict[str, int] = {}
+        for c in self.chunks:
+            for w in _WORDS.findall(c.text):
+                counts = lower if w[0].islower() else upper
+                counts[w.lower()] = counts.get(w.lower(), 0) + 1
+        titles = {re.sub(r"['’]s$", "", w).lower() for d in self.index.documents.values()
+                  for w in _WORDS.findall(d.title)}
+        return {w for w, n in lower.items() if n >= upper.get(w, 0)} | titles
 
     def _document_cues(self) -> dict[str, set[str]]:
         """Words that single out a document when a question uses them ('EUISS', 'IDA', 'blog'): acronyms
