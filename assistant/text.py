@@ -207,8 +207,8 @@ def initialisms(text: str) -> dict[str, list[str]]:
 
 
 _NAME = r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*(?:['’]s)?"
-_COORDINATED = re.compile(rf"(?<![\w'’-]){_NAME}(?:\s*,\s*{_NAME})*,?\s+(?:and|or)\s+{_NAME}")
-_JOINER = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+")
+_COORDINATED = re.compile(rf"(?<![\w'’-]){_NAME}(?:\s*,\s*(?:the\s+)?{_NAME})*,?\s+(?:and|or)\s+(?:the\s+)?{_NAME}")
+_JOINER = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?(?:the\s+)?|\s+(?:and|or)\s+(?:the\s+)?")
 
 
 def coordinated_names(question: str, common: set[str] = frozenset()) -> list[tuple[str, list[str]]]:

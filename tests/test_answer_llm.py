@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -37,7 +38,7 @@ class _FakeLLM(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.mode = "ok"  # ok | garbage | http500
-        self.reply: list[str] = PACT_REPLY
+        self.reply: list[str] | Callable[[dict], list[str]] = PACT_REPLY  # or a reply per request
         self.requests: list[tuple[str, dict]] = []
 
     @property
@@ -61,12 +62,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self.server.mode == "garbage":
             lines = [b"<html>this is not a streamed completion</html>\n"]
-        elif self.path == "/v1/chat/completions":
-            lines = [f"data: {json.dumps({'choices': [{'index': 0, 'delta': {'content': p}}]})}\n\n".encode()
-                     for p in self.server.reply] + [b"data: [DONE]\n\n"]
-        elif self.path == "/api/chat":
-            lines = [(json.dumps({"message": {"role": "assistant", "content": p}, "done": False}) + "\n").encode()
-                     for p in self.server.reply] + [b'{"done": true}\n']
+        elif self.path in ("/v1/chat/completions", "/api/chat"):
+            reply = self.server.reply(body) if callable(self.server.reply) else self.server.reply
+            if self.path == "/v1/chat/completions":
+                lines = [f"data: {json.dumps({'choices': [{'index': 0, 'delta': {'content': p}}]})}\n\n".encode()
+                         for p in reply] + [b"data: [DONE]\n\n"]
+            else:
+                lines = [(json.dumps({"message": {"role": "assistant", "content": p}, "done": False}) + "\n"
+                          ).encode() for p in reply] + [b'{"done": true}\n']
         else:
             self.send_response(404)
             self.end_headers()
@@ -149,6 +152,49 @@ def test_unsupported_answer_to_an_unanswerable_question_abstains(llm, tiny_index
     llm.reply = ["The pact's budget is 40 million euros [1]."]
     a = answer("What is the annual budget of the pact's joint patrols?", **_remote(llm, "openai", tiny_index))
     assert a.abstained and "40 million" not in a.text
+
+
+def _source_number(body: dict, label: str) -> int:
+    """The number the prompt gives the first source whose line holds `label`."""
+    return int(re.search(rf"^\[(\d+)\][^\n]*{label}", body["messages"][-1]["content"], re.M).group(1))
+
+
+def test_a_name_the_answer_gives_no_date_for_is_asked_about_again(llm, tiny_index):
+    """'Which came first for Iceland or Northport: ...?' answered for Iceland alone: B is asked about over the passages that mention
+    it, and its dated, supported sentence is added with its own citation; what that second answer says
+    without a value, or about something else, is not."""
+    def reply(body: dict) -> list[str]:
+        prompt = body["messages"][-1]["content"]
+        if "Answer for Northport only" not in prompt:
+            return [f"Iceland signed the Northern Fisheries Pact on 3 March 2021 [{_source_number(body, 'Pact')}]."]
+        n = _source_number(body, "inspected")
+        return [f"Northport is a harbour [{n}]. The harbour authority of Northport inspected 42 fishing "
+                f"vessels in 2022 [{n}]. Each joint patrol lasts ten days [{n}]."]
+
+    llm.reply = reply
+    q = "Which came first for Iceland or Northport: the signed pact or the inspected fishing vessels?"
+    events = list(stream_answer(q, **_remote(llm, "openai", tiny_index)))
+    a = events[-1].answer
+    assert any(e.kind == "status" and "Northport" in e.text for e in events)
+    assert len(llm.requests) == 2 and "Answer for Northport only, with its date or number." in \
+        llm.requests[1][1]["messages"][-1]["content"]
+    assert not a.abstained
+    assert "3 March 2021 [1]" in a.text and "inspected 42 fishing vessels in 2022 [2]" in a.text
+    assert "is a harbour" not in a.text and "ten days" not in a.text
+    assert [c.source for c in a.citations] == ["fisheries.txt", "harbour.html"]
+    _check_quotes(a, tiny_index.index_dir)
+
+
+def test_an_answer_that_gives_each_name_its_value_is_not_asked_again(llm, tiny_index):
+    def reply(body: dict) -> list[str]:
+        n = _source_number(body, "Pact")
+        return [f"Iceland signed the Northern Fisheries Pact on 3 March 2021 [{n}]. Norway signed it on "
+                f"3 March 2021 [{n}]."]
+
+    llm.reply = reply
+    a = answer("When did Iceland and Norway sign the Northern Fisheries Pact?", **_remote(llm, "openai", tiny_index))
+    assert not a.abstained and a.text.count("3 March 2021") == 2
+    assert len(llm.requests) == 1
 
 
 def test_garbage_from_the_server_is_a_generator_error(llm, tiny_index):

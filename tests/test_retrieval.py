@@ -9,10 +9,18 @@ from assistant import retrieve
 from assistant.answer import get_retriever
 from assistant.chunking import chunk_document
 from assistant.embed import get_embedder
-from assistant.evidence import select_evidence
+from assistant.evidence import select_evidence, values
 from assistant.retrieve import Retriever
 from assistant.store import open_index
-from assistant.text import expand_acronyms, find_acronyms, fold, quoted_phrases, sentence_spans, tokens
+from assistant.text import (
+    coordinated_names,
+    expand_acronyms,
+    find_acronyms,
+    fold,
+    quoted_phrases,
+    sentence_spans,
+    tokens,
+)
 from assistant.types import Chunk
 
 KINDS = {"text", "table_row", "table_column", "footnote"}
@@ -285,3 +293,35 @@ def test_a_window_ending_in_a_colon_keeps_the_list_it_introduces():
     window = _best_window(c, set(tokens("What does the common set of proposals include?")), 10)
     assert window.startswith("The common set") and window.endswith("Cyber security and defence.")
 
+
+
+def test_coordinated_names_of_a_question():
+    common = {"did", "which", "security", "defence", "may"}
+    assert coordinated_names("Did Japan or South Korea sign its SDP first?", common) == [
+        ("Japan or South Korea", ["Japan", "South Korea"])]
+    assert coordinated_names("Which SDP was signed first, Moldova's or Norway's?", common) == [
+        ("Moldova's or Norway's", ["Moldova", "Norway"])]
+    assert coordinated_names("SDPs with Norway, Japan and South Korea in May", common) == [
+        ("Norway, Japan and South Korea", ["Norway", "Japan", "South Korea"])]
+    assert coordinated_names("How many partners have the US and the China?", common) == [
+        ("US and the China", ["US", "China"])]
+    assert coordinated_names("shared by the Albania and North Macedonia SDPs", common) == [
+        ("Albania and North Macedonia SDPs", ["Albania", "North Macedonia"])]
+    # words the documents write in lower case are no names; one name is no run
+    assert coordinated_names("When is the next Security and Defence Dialogue?", common) == []
+    assert coordinated_names("What did May and June bring?", common) == []
+
+
+def test_common_words_of_the_real_corpus(retriever):
+    """What decides a name: the documents' own casing ('security' is mostly lower case, 'Korea' never)
+    and their titles ('EU', 'Compass': what every document is about)."""
+    assert {"security", "defence", "eu", "compass"} <= retriever.common_words
+    assert not {"korea", "japan", "norway", "china", "moldova"} & retriever.common_words
+
+
+def test_values_of_a_sentence():
+    assert values("The EU signed on 21 May 2024.") == {"21 may 2024"}
+    assert values("lists of 35 and 54 strategic partners") == {"35", "54"}
+    assert values("signed 13/12/2012, in force since 01/07/2013") == {"13/12/2012", "01/07/2013"}
+    assert values("On November 4, 2024 and in March 2021") == {"november 4, 2024", "march 2021"}
+    assert values("South Korea did not sign first") == set()
