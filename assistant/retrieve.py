@@ -76,7 +76,7 @@ class Retriever:
 
     def _common_words(self) -> set[str]:
         """Folded words that are no proper names here: those the documents write in lower case at least as
-        often as capitalised ('security', 'did'), and the words of their titles (what every document is
+        often as capitalised ('security', 'defence'), and the words of their titles (what every document is
         about: 'EU', 'Strategic Compass')."""
         lower: dict[str, int] = {}
         upper: dict[str, int] = {}

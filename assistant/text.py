@@ -214,7 +214,7 @@ _JOINER = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?(?:the\s+)?|\s+(?:and|or)\s+(?:t
 def coordinated_names(question: str, common: set[str] = frozenset()) -> list[tuple[str, list[str]]]:
     """Runs of two or more proper names the question joins with 'and' or 'or' ('Japan or South Korea',
     "Moldova's or Norway's", 'Norway, Japan and South Korea'): (the run as written, its names). Words the
-    documents mostly write in lower case (`common`: 'Security and Defence', 'Did') are no names, and an
+    documents mostly write in lower case (`common`: 'Security and Defence') are no names, and an
     acronym after a name ('North Macedonia SDPs') is dropped; a name that is an acronym alone ('the US')
     stays."""
     runs = []
