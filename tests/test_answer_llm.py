@@ -160,9 +160,9 @@ def _source_number(body: dict, label: str) -> int:
 
 
 def test_a_name_the_answer_gives_no_date_for_is_asked_about_again(llm, tiny_index):
-    """'Which came first for Iceland or Northport: ...?' answered for Iceland alone: B is asked about over the passages that mention
-    it, and its dated, supported sentence is added with its own citation; what that second answer says
-    without a value, or about something else, is not."""
+    """'Which came first for Iceland or Northport: ...?' answered for Iceland alone: Northport is asked
+    about over the passages that mention it, and its dated, supported sentence is added with its own
+    citation; what that second answer says without a value, or about something else, is not."""
     def reply(body: dict) -> list[str]:
         prompt = body["messages"][-1]["content"]
         if "Answer for Northport only" not in prompt:
