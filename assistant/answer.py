@@ -489,7 +489,6 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
         dated = _dated_row(q, checked.text, evidence, retriever.idf)
         if dated and dated not in raw:
             raw = f"{raw.rstrip()} {dated}"
-    if checked.citations and not checked.refused:
         # A question about several named things ('Did Japan or South Korea sign first?') is often answered
         # for one of them: ask again for each one left out, over the passages about it.
         for run, name in _left_out(q, checked.text, retriever.common_words)[:MAX_PER_NAME]:

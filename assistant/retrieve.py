@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -71,13 +72,14 @@ class Retriever:
         cues = self.cues
         self.domain_acronyms = {k: v for k, v in self.acronyms.items()
                                 if k not in cues and fold(v) not in self.publishers}
-        self.common_words = self._common_words()
         self._lock = threading.Lock()
 
-    def _common_words(self) -> set[str]:
+    @functools.cached_property
+    def common_words(self) -> set[str]:
         """Folded words that are no proper names here: those the documents write in lower case at least as
         often as capitalised ('security', 'defence'), and the words of their titles (what every document is
-        about: 'EU', 'Strategic Compass')."""
+        about: 'EU', 'Strategic Compass'). Counted on first use, not when the index opens: only questions
+        that join names need them."""
         lower: dict[str, int] = {}
         upper: dict[str, int] = {}
         for c in self.chunks:
