@@ -283,6 +283,33 @@ def _dated_row(question: str, answer_text: str, evidence: list[Evidence], idf=No
     return ""
 
 
+def _term_row(question: str, cited: list[Evidence], evidence: list[Evidence], acronyms: dict[str, str],
+              idf=None) -> str:
+    """For a question that asks for a date or a number, or compares, and names a term ('FPA') that the
+    passages the answer cites never mention: the table row the question names that mentions that term and
+    gives such a value, verbatim and cited (else ''). 'How long after its FPA entered into force did
+    Moldova sign an SDP?' is often answered for the SDP alone; the row 'Moldova' of the FPA table answers
+    for the other."""
+    wanted = answer_type(question)
+    if wanted is None and not _COMPARES.search(question):
+        return ""
+    have = set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited)))
+    terms = {t: acronyms.get(t) or acronyms.get(t.rstrip("s")) for t in content_tokens(question)}
+    lacking = [(t, exp) for t, exp in terms.items() if exp and not mentions(have, t, exp)]
+    if not lacking:
+        return ""
+    q = label_terms(question)
+    ids = {e.chunk.id for e in cited}
+    for e in evidence:
+        if e.chunk.kind != "table_row" or e.chunk.id in ids:
+            continue
+        words = set(content_tokens(e.chunk.text))
+        if label_share(e.chunk.locator.split(": ", 1)[-1], q, idf) >= 0.6 and \
+                any(mentions(words, t, exp) for t, exp in lacking) and (wanted or EXACT_DATE).search(e.chunk.text):
+            return f"{e.chunk.text.rstrip('.')} [{e.n}]."
+    return ""
+
+
 _COMPARES = re.compile(r"\b(?:first|earlier|later|sooner|before|after|more|fewer|less|most|least|larger|smaller|"
                        r"bigger|longer|shorter|older|newer|differ\w*|respectively|compar\w+|than|whereas|both|each)\b",
                        re.I)
@@ -486,9 +513,11 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
                 added.append(extra)
         raw = " ".join([raw.rstrip(), *added]).strip()
     if checked.citations and not checked.refused:
-        dated = _dated_row(q, checked.text, evidence, retriever.idf)
-        if dated and dated not in raw:
-            raw = f"{raw.rstrip()} {dated}"
+        cited = [e for e in evidence if any(c.chunk_id == e.chunk.id for c in checked.citations)]
+        for row in (_dated_row(q, checked.text, evidence, retriever.idf),
+                    _term_row(q, cited, evidence, retriever.domain_acronyms, retriever.idf)):
+            if row and row not in raw:
+                raw = f"{raw.rstrip()} {row}"
         # A question about several named things ('Did Japan or South Korea sign first?') is often answered
         # for one of them: ask again for each one left out, over the passages about it.
         for run, name in _left_out(q, checked.text, retriever.common_words)[:MAX_PER_NAME]:

@@ -384,6 +384,34 @@ def test_a_year_alone_for_a_when_question_brings_the_named_row_with_the_exact_da
     assert checked.citations and checked.citations[0].quote == ev[0].chunk.text
 
 
+def test_a_term_the_cited_passages_lack_brings_the_named_row_that_gives_its_value():
+    """'How long after its FPA ... did Norway sign an SDP?' answered from the SDP passage alone: the FPA
+    table's row for Norway is added, not Iceland's row, and nothing is added when the answer already
+    cites the term, when the question asks for no value, or when the named row does not mention the term."""
+    import importlib
+
+    term_row = importlib.import_module("assistant.answer")._term_row
+    table = Table("Annex: Framework Participation Agreements with partner countries", "Partner country",
+                  ["Signed", "In force since"], [("Iceland", ["21/02/2005", "01/04/2005"]),
+                                                 ("Norway", ["03/12/2004", "01/01/2005"])])
+    rows = []
+    for i in range(2):
+        record, locator = row_record(table, i)
+        rows.append(_chunk(i + 2, record, "table_row", "Annex", locator))
+    prose = _chunk(1, "The EU–Norway Security and Defence Partnership was signed on 28 May 2024 in Brussels.",
+                   section="Norway")
+    ev = [Evidence(i, Hit(c, 0.01), c.text) for i, c in enumerate([prose, *rows], start=1)]
+    acronyms = {"fpa": "framework participation agreement", "sdp": "security and defence partnership"}
+    q = "How long after its FPA entered into force did Norway sign an SDP with the EU?"
+    added = term_row(q, ev[:1], ev, acronyms)
+    assert "“Norway”" in added and "01/01/2005" in added and added.endswith("[3].")
+    assert term_row(q, [ev[0], ev[2]], ev, acronyms) == ""  # the answer cites the FPA row already
+    assert term_row("Does Norway have an FPA as well as an SDP?", ev[:1], ev, acronyms) == ""  # no value asked
+    assert term_row(q.replace("FPA", "EPF"), ev[:1], ev, {**acronyms, "epf": "European Peace Facility"}) == ""
+    checked = check_answer(added, ev, q)
+    assert checked.citations and checked.citations[0].quote == ev[2].chunk.text
+
+
 def test_a_which_question_answered_by_pointing_at_a_table_row_names_nothing():
     """'Which South Korean unit...?' is not answered by 'Table 1 marks "EUNAVFOR Atalanta" as yes for South
     Korea': 'Table 1' is furniture and 'Korea' is the question's 'Korean'. The sentence naming the unit is."""
