@@ -26,6 +26,7 @@ from .evidence import (
 )
 from .generate import get_generator
 from .indexer import ensure_index
+from .ingest.tables import EMPTY_CELLS, is_mark_table, row_record
 from .prompts import CANNOT_ANSWER, FOCUSED_PROMPT, SEND_BACK, SYSTEM_PROMPT, user_prompt
 from .retrieve import Retriever
 from .text import (
@@ -241,6 +242,7 @@ def _supplement(question: str, raw: str, evidence: list[Evidence], quotes: list[
 SUPPLEMENT_MIN_OVERLAP = 0.5  # rarity-weighted share of the question a sentence must contain to be added
 FALLBACK_MIN_OVERLAP = 0.65  # ... to stand alone as the answer when the generated one failed
 FOCUS_SOURCES = 2  # sources in the second attempt after a refusal
+COLUMN_NOTICE = "Answered from the table itself, without a model: every row that fits, quoted whole."
 FALLBACK_NOTICE = ("The generated answer was not supported by the documents; "
                    "showing the passage that answers the question instead.")
 
@@ -265,6 +267,39 @@ def _table_lookup(question: str, evidence: list[Evidence], idf=None) -> str:
             found = f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {m.group(1)} [{e.n}]."
             return found if check_answer(found, evidence, question).citations else ""
     return ""
+
+
+def _column_lookup(question: str, evidence: list[Evidence], retriever: Retriever,
+                   first_n: int) -> tuple[str, list[Evidence]]:
+    """For a which-question that asks for the rows of a value table whose cell in a column it names after a
+    negation is empty ('Which partners' agreements are signed but not yet in force?' over a table with
+    'Signed' and 'In force since'): every such row of the table, not only those retrieved, verbatim, with
+    markers numbered from `first_n`, and their evidence (else '', []). A column the question names
+    otherwise ('signed') must be filled. Mark tables are left to their column records."""
+    neg = NEGATION.search(question)
+    if not neg or not ASKS_FOR_NAMES.search(question):
+        return "", []
+    negated = set(content_tokens(re.split(r"[,;:?.!]|\b(?:and|or|but)\b", question[neg.end():])[0]))
+    named = set(content_tokens(question))
+    for e in evidence:
+        if e.chunk.kind != "table_row":
+            continue
+        doc = retriever.index.documents.get(e.chunk.source)
+        table = next((t for t in (doc.tables if doc else []) if not is_mark_table(t) and
+                      any(row_record(t, i)[0] == e.chunk.text for i in range(len(t.rows)))), None)
+        if table is None:
+            continue
+        empty = [k for k, col in enumerate(table.columns) if set(content_tokens(col)) & negated]
+        filled = [k for k, col in enumerate(table.columns) if k not in empty and set(content_tokens(col)) & named]
+        rows = {row_record(table, i)[0] for i, (_, cells) in enumerate(table.rows)
+                if all(cells[k] in EMPTY_CELLS for k in empty) and all(cells[k] not in EMPTY_CELLS for k in filled)}
+        if not empty or not rows or len(rows) == len(table.rows):
+            continue
+        chunks = [c for c in retriever.chunks if c.source == e.chunk.source and c.kind == "table_row" and
+                  c.text in rows]
+        more = [Evidence(first_n + j, Hit(c, 0.0), c.text) for j, c in enumerate(chunks)]
+        return " ".join(f"{m.text.rstrip('.')} [{m.n}]." for m in more), more
+    return "", []
 
 
 def _dated_row(question: str, answer_text: str, evidence: list[Evidence], idf=None) -> str:
@@ -444,6 +479,13 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     evidence = select_evidence(q, hits, settings.top_k, settings.evidence_words, retriever.idf,
                                retriever.domain_acronyms)
     generator = get_generator(settings)
+    # 'Which ... are signed but not yet in force?': the table's rows answer completely, without a model
+    rows, more = _column_lookup(q, evidence, retriever, len(evidence) + 1)
+    looked_up = rows and _finish(q, rows, evidence + more, hits, settings, "table", "lookup", t0, retriever,
+                                 notice=COLUMN_NOTICE)
+    if looked_up and not looked_up.abstained:
+        yield StreamEvent("answer", answer=looked_up)
+        return
     if generator is None:
         raw = _extractive(q, evidence, retriever.idf)
         yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, "none", "extractive", t0,

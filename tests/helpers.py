@@ -56,3 +56,28 @@ def serving(server):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# A markdown document with a pipe table of dates, two of whose rows have no entry into force.
+AGREEMENTS_MD = """# Harbour access in the North Atlantic
+
+## Overview
+
+The harbour authorities have signed access agreements with four partners. Two of the agreements have not
+yet entered into force, because the partners have not yet ratified them.
+
+## Annex
+
+Table 1: Harbour access agreements with partner countries
+
+| Partner country | Signed | In force since |
+|---|:---:|---|
+| Faroe Islands | 14/10/2022 | - |
+| Greenland | 17/06/2019 | - |
+| Iceland | 21/02/2005 | 01/04/2005 |
+| Norway | 03/12/2004 | 01/01/2005 |
+
+---
+
+The | sign in prose, and a rule line above, stay as they are.
+"""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from helpers import ASSISTANT_BIN, CORPUS, DOC_004, REPO, serving
+from helpers import AGREEMENTS_MD, ASSISTANT_BIN, CORPUS, DOC_004, REPO, serving
 
 from assistant import Answer, Settings, answer, stream_answer
 from assistant.errors import ConfigError, GeneratorError, InputError
@@ -194,6 +194,25 @@ def test_an_answer_that_gives_each_name_its_value_is_not_asked_again(llm, tiny_i
     llm.reply = reply
     a = answer("When did Iceland and Norway sign the Northern Fisheries Pact?", **_remote(llm, "openai", tiny_index))
     assert not a.abstained and a.text.count("3 March 2021") == 2
+    assert len(llm.requests) == 1
+
+
+def test_rows_whose_asked_column_is_empty_answer_without_the_model(llm, tmp_path):
+    """'Which ... signed but not yet in force?' over a date table: every row with an empty 'In force since'
+    and a filled 'Signed', quoted whole, and no request to the model; a question without the negation
+    goes to the model as usual."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "agreements.md").write_text(AGREEMENTS_MD, encoding="utf-8")
+    settings = Settings.load(index_dir=tmp_path / "index", corpus_dir=corpus)
+    a = answer("Which partners have signed a harbour access agreement that has not yet entered into force?",
+               **_remote(llm, "openai", settings))
+    assert not a.abstained and (a.backend, a.model) == ("table", "lookup") and not llm.requests
+    assert "Faroe Islands" in a.text and "Greenland" in a.text
+    assert "Iceland" not in a.text and "Norway" not in a.text
+    assert [c.locator for c in a.citations] == ["Table 1, row: Faroe Islands", "Table 1, row: Greenland"]
+    _check_quotes(a, settings.index_dir)
+    answer("Which partners have harbour access agreements in force?", **_remote(llm, "openai", settings))
     assert len(llm.requests) == 1
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import CORPUS, DATA, DOC_000, DOC_002, DOC_003, DOC_004
+from helpers import AGREEMENTS_MD, CORPUS, DATA, DOC_000, DOC_002, DOC_003, DOC_004
 
 from assistant.chunking import chunk_document
 from assistant.errors import CorpusError
@@ -298,6 +298,19 @@ def test_html_scripts_navigation_and_footer_removed_table_to_records():
     assert [b.locator for b in rows] == ["Table 1, row: Northport", "Table 1, row: Southport",
                                          "Table 1, row: Eastport"]
     assert all(b.section == ("Inspections", "Table 1 – Inspection results by port") for b in rows)
+
+
+def test_markdown_pipe_table_to_records(tmp_path):
+    path = tmp_path / "agreements.md"
+    path.write_text(AGREEMENTS_MD, encoding="utf-8")
+    doc = load_document(path)
+    (table,) = doc.tables
+    assert table.caption == "Table 1: Harbour access agreements with partner countries"
+    assert table.row_header == "Partner country" and table.columns == ["Signed", "In force since"]
+    assert table.rows[0] == ("Faroe Islands", ["14/10/2022", "-"]) and len(table.rows) == 4
+    rows = [b.text for b in doc.blocks if b.kind == "table_row"]
+    assert rows[2].endswith("row “Iceland” (Partner country): Signed: 21/02/2005; In force since: 01/04/2005.")
+    assert "The | sign in prose" in doc.text and "|---|" not in doc.text
 
 
 # --------------------------------------------------------------------------- readers and bad files

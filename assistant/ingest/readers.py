@@ -64,6 +64,25 @@ def _read_html(data: bytes, path: Path, notes: list[str] | None = None) -> tuple
     return re.sub(r"\n{3,}", "\n\n", text), title
 
 
+_MD_ROW = re.compile(r"^\s*\|(.*\|.*)\|\s*$")  # '| a | b |'
+_MD_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")  # '|---|:--:|'
+
+
+def _md_tables(text: str) -> str:
+    """Markdown pipe tables as tab-separated rows, which the table finder reads (as for HTML tables); the
+    rule line under the header goes."""
+    out = []
+    for line in text.split("\n"):
+        if _MD_RULE.match(line) and "|" in line:
+            continue
+        m = _MD_ROW.match(line)
+        if m:
+            cells = [c.strip() for c in m.group(1).split("|")]
+            line = "\t".join(cells) + ("\t" if len(cells) == 1 else "")
+        out.append(line)
+    return "\n".join(out)
+
+
 def _read_pdf(path: Path) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -103,4 +122,4 @@ def read_file(path: Path, max_bytes: int | None = None, notes: list[str] | None 
     text = _decode(data, path, notes)
     if not text.strip():
         raise CorpusError(f"{path.name}: no text")
-    return text, ""
+    return (_md_tables(text) if suffix == ".md" else text), ""

@@ -232,6 +232,9 @@ def _label(label: str) -> tuple[str, str]:
     return num, text
 
 
+EMPTY_CELLS = {"", "-", "–"}  # a value table's cell that gives nothing ('In force since: -')
+
+
 def _value(v: str) -> str:
     return MARKS.get(v, v or "blank")
 
