@@ -182,6 +182,9 @@ def _check_row_list(claim: str, record: str, question: str = "") -> tuple[str, s
         if len(hit_groups) == 1 and hit_groups[0] in positive and set(named[hit_groups[0]]) == set(
                 groups[hit_groups[0]]):
             return None
+        if sum(v in positive for v in hit_groups) > 1:
+            # the claim lumps together columns the row tells apart ('Already exists' for some, ✓ for others)
+            return positive[0], "; ".join(f"{v} for {', '.join(groups[v])}" for v in positive)
         value = next((v for v in positive if v.startswith(("yes", "marked"))), positive[0] if positive else
                      max(hit_groups, key=lambda v: len(named[v])))
     return value, f"{value} for {', '.join(groups[value])}"

@@ -150,6 +150,24 @@ def test_table_row_list_that_omits_or_adds_a_partner_is_repaired(evidence, raw):
     assert text.endswith("[1].")
 
 
+def test_a_claim_lumping_together_two_positive_values_of_a_row_is_restated_with_both():
+    """A row can hold two positive values ('Already exists' for four partners, ✓ for two): a claim that
+    names all six under one of them is restated with each group under its own value; a claim naming
+    exactly one group is kept."""
+    table = Table(TABLE2.caption, TABLE2.row_header, PARTNERS, [
+        ("22|Possibility to conclude security of information agreement", ["Already exists"] * 4 + ["✓", "✓"])])
+    record, locator = row_record(table, 0)
+    ev = [Evidence(1, Hit(_chunk(1, record, "table_row", "Table 2", locator), 0.01), record)]
+    q = "For which partners does a security of information agreement already exist?"
+    raw = ("A security of information agreement already exists with Norway, Moldova, Albania, North Macedonia, "
+           "Japan and South Korea [1].")
+    checked = check_answer(raw, ev, q)
+    assert checked.repaired == 1 and checked.text.endswith(
+        "as Already exists for Norway, Moldova, Albania, North Macedonia; yes (✓) for Japan, South Korea [1].")
+    kept = "A security of information agreement already exists with Norway, Moldova, Albania and North Macedonia [1]."
+    assert check_answer(kept, ev, q).text == kept and check_answer(kept, ev, q).repaired == 0
+
+
 def test_negated_table_claim_is_not_rewritten(evidence):
     raw = "The SDP with Moldova does not cover space security and defence [3]."
     checked = check_answer(raw, evidence, QUESTION)
