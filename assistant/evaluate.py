@@ -70,9 +70,14 @@ def _spell_dates(text: str) -> str:
 
 
 def _has(text: str, want) -> bool:
+    """Does the text hold one of the wanted spellings? A figure counts only whole: '3' is not in '13'."""
     options = want if isinstance(want, list) else [want]
     t = _spell_dates(text)
-    return any(_spell_dates(o) in t for o in options)
+    for o in map(_spell_dates, options):
+        edges = (r"(?<![\d.,])" if o[:1].isdigit() else "", r"(?![\d]|[.,]\d)" if o[-1:].isdigit() else "")
+        if re.search(edges[0] + re.escape(o) + edges[1], t):
+            return True
+    return False
 
 
 def score_item(item: dict, text: str, abstained: bool) -> bool:

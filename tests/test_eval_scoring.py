@@ -28,3 +28,12 @@ def test_must_not_and_abstention():
     assert not score_item(_item(["Norway"], ["Moldova"]), "Norway and Moldova.", False)
     assert not score_item(_item(["Norway"]), "Norway.", True)
     assert score_item(_item([], kind="unanswerable"), "The documents don't say.", True)
+
+
+@pytest.mark.parametrize(("text", "want", "found"), [
+    ("There are 13 areas [1].", "3", False), ("There are 3 areas [1].", "3", True), ("(3)", "3", True),
+    ("EUR 114.5 million", "14.5", False), ("EUR 14.5 million.", "14.5", True), ("1,300 staff", "300", False),
+    ("On 21 July 2013.", "1 July 2013", False), ("On 01/07/2013.", "1 July 2013", True),
+])
+def test_a_figure_counts_only_whole(text, want, found):
+    assert score_item(_item([want]), text, False) is found
