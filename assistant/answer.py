@@ -271,16 +271,20 @@ def _table_lookup(question: str, evidence: list[Evidence], idf=None) -> str:
 
 def _column_lookup(question: str, evidence: list[Evidence], retriever: Retriever,
                    first_n: int) -> tuple[str, list[Evidence]]:
-    """For a which-question that asks for the rows of a value table whose cell in a column it names after a
-    negation is empty ('Which partners' agreements are signed but not yet in force?' over a table with
-    'Signed' and 'In force since'): every such row of the table, not only those retrieved, verbatim, with
-    markers numbered from `first_n`, and their evidence (else '', []). A column the question names
-    otherwise ('signed') must be filled. Mark tables are left to their column records."""
+    """For a which-question that filters the rows of a value table by a column it names: rows whose cell
+    is empty, for a column named after a negation ('Which partners' agreements are signed but not yet in
+    force?' over 'Signed' and 'In force since'), or whose cell falls in a year the question gives, for a
+    column named before it ('Which partners signed ... in 2005?'). Returns every such row of the table, not
+    only those retrieved, verbatim, with markers numbered from `first_n`, and their evidence (else '', []).
+    Another column the question names must be filled. (Evidence holds no row of a table about another
+    domain term than the question's.) Mark tables are left to their column records."""
     neg = NEGATION.search(question)
-    if not neg or not ASKS_FOR_NAMES.search(question):
+    year = re.search(r"\b(?:19|20)\d\d\b", question)
+    if not (neg or year) or not ASKS_FOR_NAMES.search(question):
         return "", []
-    negated = set(content_tokens(re.split(r"[,;:?.!]|\b(?:and|or|but)\b", question[neg.end():])[0]))
+    negated = set(content_tokens(re.split(r"[,;:?.!]|\b(?:and|or|but)\b", question[neg.end():])[0])) if neg else set()
     named = set(content_tokens(question))
+    before_year = content_tokens(question[:year.start()]) if year else []
     for e in evidence:
         if e.chunk.kind != "table_row":
             continue
@@ -291,9 +295,15 @@ def _column_lookup(question: str, evidence: list[Evidence], retriever: Retriever
             continue
         empty = [k for k, col in enumerate(table.columns) if set(content_tokens(col)) & negated]
         filled = [k for k, col in enumerate(table.columns) if k not in empty and set(content_tokens(col)) & named]
+        # the year is that of the column named last before it ('signed ... in 2005')
+        dated = max(filled, default=None, key=lambda k: max(
+            (i for i, w in enumerate(before_year) if w in content_tokens(table.columns[k])), default=-1))
+        if dated is not None and not set(content_tokens(table.columns[dated])) & set(before_year):
+            dated = None
         rows = {row_record(table, i)[0] for i, (_, cells) in enumerate(table.rows)
-                if all(cells[k] in EMPTY_CELLS for k in empty) and all(cells[k] not in EMPTY_CELLS for k in filled)}
-        if not empty or not rows or len(rows) == len(table.rows):
+                if all(cells[k] in EMPTY_CELLS for k in empty) and all(cells[k] not in EMPTY_CELLS for k in filled)
+                and (dated is None or cells[dated].endswith(year.group(0)))}  # type: ignore[union-attr]
+        if not (empty or dated is not None) or not rows or len(rows) == len(table.rows):
             continue
         chunks = [c for c in retriever.chunks if c.source == e.chunk.source and c.kind == "table_row" and
                   c.text in rows]

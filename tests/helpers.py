@@ -63,8 +63,9 @@ AGREEMENTS_MD = """# Harbour access in the North Atlantic
 
 ## Overview
 
-The harbour authorities have signed access agreements with four partners. Two of the agreements have not
-yet entered into force, because the partners have not yet ratified them.
+The harbour authorities have signed harbour access agreements (HAAs) with four partners. Two of the
+agreements have not yet entered into force, because the partners have not yet ratified them. Joint patrol
+agreements (JPAs) are negotiated separately.
 
 ## Annex
 

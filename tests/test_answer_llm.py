@@ -216,6 +216,25 @@ def test_rows_whose_asked_column_is_empty_answer_without_the_model(llm, tmp_path
     assert len(llm.requests) == 1
 
 
+@pytest.mark.parametrize(("question", "rows"), [
+    ("Which partners signed a harbour access agreement in 2005?", ["Iceland"]),  # not Norway: 2004
+    ("Which partners have had their harbour access agreement in force since 2005?", ["Iceland", "Norway"]),
+    ("Which partners signed a JPA in 2005?", []),  # a table of HAAs does not answer for JPAs
+])
+def test_rows_whose_named_column_falls_in_the_asked_year_answer_without_the_model(llm, tmp_path, question, rows):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "agreements.md").write_text(AGREEMENTS_MD, encoding="utf-8")
+    settings = Settings.load(index_dir=tmp_path / "index", corpus_dir=corpus)
+    a = answer(question, **_remote(llm, "openai", settings))
+    if rows:
+        assert a.backend == "table" and not llm.requests
+        assert [c.locator for c in a.citations] == [f"Table 1, row: {r}" for r in rows]
+        _check_quotes(a, settings.index_dir)
+    else:
+        assert a.backend == "openai" and len(llm.requests) >= 1
+
+
 def test_garbage_from_the_server_is_a_generator_error(llm, tiny_index):
     llm.mode = "garbage"
     with pytest.raises(GeneratorError, match="non-JSON"):
