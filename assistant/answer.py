@@ -20,6 +20,7 @@ from .evidence import (
     Evidence,
     answer_type,
     focus,
+    full_dates,
     question_parts,
     select_evidence,
     values,
@@ -433,6 +434,43 @@ def _for_name(question: str, run: str, name: str, settings: Settings, retriever:
     return " ".join(sentences), list(used.values())
 
 
+_ORDER = re.compile(r"\b(?:(first|earlier|earliest|sooner|before)|(later|latest|last|after))\b", re.I)
+
+
+def _misordered(question: str, answer_text: str, common: set[str]) -> str:
+    """The answer without its sentences that say which of the question's names came first (or last) but
+    contradict the dates the answer itself gives for them ("Serbia's took effect first" beside Serbia
+    01/08/2012 and Montenegro 01/04/2012; "South Korea did not sign first" holds beside an earlier Japan).
+    Only a sentence that names one of them and gives no date is judged, and only when each name it is
+    compared with has one date in the answer."""
+    claims = split_claims(answer_text)
+    wrong = set()
+    for _, names in coordinated_names(question, common):
+        heads = [_head(n) for n in names]
+        dated: dict[str, set] = {}
+        for c in claims:
+            words, when = set(content_tokens(c.text)), full_dates(c.text)
+            named = [h for h in heads if present(h, words)]
+            if len(named) == 1 and len(set(when)) == 1:
+                dated.setdefault(named[0], set()).add(when[0])
+        if len(dated) < 2 or any(len(d) > 1 for d in dated.values()):
+            continue
+        for i, c in enumerate(claims):
+            m = _ORDER.search(c.text)
+            named = [h for h in heads if present(h, set(content_tokens(c.text)))]
+            if not m or len(named) != 1 or named[0] not in dated or full_dates(c.text):
+                continue
+            (own,) = dated[named[0]]
+            others = [d for h, ds in dated.items() if h != named[0] for d in ds]
+            beaten = any(d < own for d in others) if m.group(1) else any(d > own for d in others)
+            if beaten != bool(NEGATION.search(c.text)):  # "did not sign first" holds when another was earlier
+                wrong.add(i)
+    if not wrong:
+        return answer_text
+    return " ".join(f"{c.text.rstrip('.')} {''.join(f'[{n}]' for n in c.cites)}.".replace(" .", ".")
+                    for i, c in enumerate(claims) if i not in wrong)
+
+
 def _abstain_text(question: str, evidence: list[Evidence], related: str = "") -> str:
     covered = []
     for e in evidence[:3]:
@@ -582,6 +620,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
             if extra:
                 raw = f"{raw.rstrip()} {extra}"
                 evidence = evidence + more
+        raw = _misordered(q, raw, retriever.common_words)  # "X came first" against the dates it gives
     final = _finish(q, raw, evidence, hits, settings, generator.backend, generator.model, t0, retriever,
                     notice=notice)
     lookup = _table_lookup(q, evidence, retriever.idf) if final.abstained and not notice else ""

@@ -430,6 +430,31 @@ def test_a_term_the_cited_passages_lack_brings_the_named_row_that_gives_its_valu
     assert checked.citations and checked.citations[0].quote == ev[2].chunk.text
 
 
+@pytest.mark.parametrize(("claim", "kept"), [
+    ("Serbia's agreement took effect first [1].", False),
+    ("Montenegro's agreement took effect first [2].", True),
+    ("Serbia's agreement did not take effect first [1].", True),
+    ("Montenegro's agreement took effect later [2].", False),
+    ("Serbia's agreement took effect first, on 01/08/2012 [1].", True),  # gives its date: judged elsewhere
+])
+def test_a_sentence_ordering_the_names_against_the_answers_own_dates_is_dropped(claim, kept):
+    import importlib
+
+    misordered = importlib.import_module("assistant.answer")._misordered
+    q = "Whose framework participation agreement took effect first, Serbia's or Montenegro's?"
+    dates = "Serbia's agreement took effect on 01/08/2012 [1]. Montenegro's took effect on 1 April 2012 [2]."
+    out = misordered(q, f"{claim} {dates}", set())
+    assert (claim in out) is kept and out.endswith(dates)
+    assert misordered(q, f"{claim} Serbia's took effect in 2012 [1].", set()).startswith(claim)  # no whole dates
+
+
+def test_full_dates_in_the_spellings_of_the_documents():
+    from assistant.evidence import full_dates
+
+    assert full_dates("on 01/08/2012, 1 April 2012 and May 21, 2024, not in 2013 or on 45/13/2012") == [
+        (2012, 8, 1), (2012, 4, 1), (2024, 5, 21)]
+
+
 def test_a_which_question_answered_by_pointing_at_a_table_row_names_nothing():
     """'Which South Korean unit...?' is not answered by 'Table 1 marks "EUNAVFOR Atalanta" as yes for South
     Korea': 'Table 1' is furniture and 'Korea' is the question's 'Korean'. The sentence naming the unit is."""
