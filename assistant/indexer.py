@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -202,6 +203,19 @@ def _bar(total: int, enabled: bool):
 
 
 def ensure_index(settings: Settings, progress: bool = False) -> None:
-    """Build the index if there is none (first use)."""
-    if store.current_build(settings) is None:
+    """Build the index if there is none (first use), or if this code would write it otherwise (an upgrade
+    that changed the chunking or the embedding model): answers never come from records it no longer
+    writes. A change of documents waits for `assistant index`."""
+    current = store.current_build(settings)
+    if current is None or (isinstance(current, Path) and _outdated(current)):
         build_index(settings, progress=progress, lock_wait=600)
+
+
+def _outdated(build: Path) -> bool:
+    """Was this index build written with another chunking version or embedding model? (Its manifest alone is
+    read: this runs before every question.)"""
+    try:
+        fp = json.loads((build / "manifest.json").read_text()).get("fingerprint", {})
+    except (OSError, ValueError):
+        return False  # an unreadable manifest is the store's error to report
+    return fp.get("chunking_version") != CHUNKING_VERSION or fp.get("embed_model") != get_embedder().name

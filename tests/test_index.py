@@ -101,6 +101,25 @@ def test_changing_chunk_words_rebuilds_everything(built):
     assert open_index(built.index_dir).manifest["fingerprint"]["chunk_words"] == 40
 
 
+def test_first_use_rebuilds_an_index_written_with_another_chunking_version(built):
+    """An upgrade that changes the records (chunking version) must not answer from the old ones; a changed
+    document alone waits for `assistant index`."""
+    from assistant.indexer import ensure_index
+
+    build = current_build(built.index_dir)
+    ensure_index(built)
+    assert current_build(built.index_dir) == build  # up to date: nothing done
+    (built.corpus_dir / "fisheries.txt").write_text("Changed text about the pact, signed in 2021.\n")
+    ensure_index(built)
+    assert current_build(built.index_dir) == build
+    manifest = json.loads((build / "manifest.json").read_text())
+    manifest["fingerprint"]["chunking_version"] = "0"
+    (build / "manifest.json").write_text(json.dumps(manifest))
+    ensure_index(built)
+    new = current_build(built.index_dir)
+    assert new != build and open_index(built.index_dir).manifest["fingerprint"]["chunking_version"] != "0"
+
+
 def test_rebuild_flag_re_embeds_everything(built):
     summary = build_index(built, rebuild=True)
     assert summary.embedded_documents == 3 and summary.reused_documents == 0 and not summary.up_to_date
