@@ -12,6 +12,7 @@ from pathlib import Path
 from .answer import answer, get_retriever
 from .config import PROJECT_ROOT, Settings
 from .errors import ConfigError
+from .evidence import MONTHS
 from .text import fold
 
 __all__ = ["load_gold", "score_item", "run_eval", "summarise", "main"]
@@ -41,8 +42,6 @@ def _norm(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", fold(s))
 
 
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december")
 _MON = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _DATE_FORMS = (  # (pattern, (day, month, year) groups), every one read as one spelling
     (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MON},?\s+(\d{{4}})\b"), (1, 2, 3)),
@@ -57,11 +56,11 @@ def _spell_dates(text: str) -> str:
     '21/05/2024' all match a gold '21 May 2024', and '20 March 2023' matches a gold 'March 2023'."""
     def spell(m: re.Match, order: tuple[int, int, int]) -> str:
         day, month, year = (m.group(i) for i in order)
-        month = int(month) if month.isdigit() else next(i + 1 for i, n in enumerate(_MONTHS) if n.startswith(month))
+        month = int(month) if month.isdigit() else next(i + 1 for i, n in enumerate(MONTHS) if n.startswith(month))
         if not 1 <= month <= 12 or not 1 <= int(day) <= 31:
             return m.group(0)
         year = f"20{year}" if len(year) == 2 else year
-        return f"{int(day)} {_MONTHS[month - 1]} {year}"
+        return f"{int(day)} {MONTHS[month - 1]} {year}"
 
     text = fold(text)
     for pattern, order in _DATE_FORMS:

@@ -72,7 +72,7 @@ def values(text: str) -> set[str]:
     return {fold(m.group(0)) for m in _VALUE.finditer(text)}
 
 
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
 _FULL_DATE = re.compile(rf"\b(\d{{1,2}})/(\d{{1,2}})/((?:19|20)\d\d)\b|\b(\d{{1,2}})\s+({_MONTH})\s+((?:19|20)\d\d)\b|"
                         rf"\b({_MONTH})\s+(\d{{1,2}}),?\s+((?:19|20)\d\d)\b")
@@ -85,7 +85,7 @@ def full_dates(text: str) -> list[tuple[int, int, int]]:
     for m in _FULL_DATE.finditer(text):
         g = m.groups()
         day, month, year = (g[0], g[1], g[2]) if g[0] else (g[3], g[4], g[5]) if g[3] else (g[7], g[6], g[8])
-        month = int(month) if month.isdigit() else _MONTHS.index(month.lower()) + 1
+        month = int(month) if month.isdigit() else MONTHS.index(month.lower()) + 1
         if 1 <= month <= 12 and 1 <= int(day) <= 31:
             out.append((int(year), month, int(day)))
     return out
