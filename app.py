@@ -427,8 +427,13 @@ def main() -> None:
     print(f"UI on http://{opts['server_name']}:{opts['server_port']}", flush=True)
     # Gradio's own cap is looser than ours so that a file just over the limit gets our clear message;
     # far larger files are stopped by Gradio before they are stored.
-    demo.launch(**opts, share=False, ssr_mode=False, max_file_size=f"{4 * settings.max_file_mb:g}mb",
-                css=CSS, head=HEAD, show_error=True, footer_links=["api"], quiet=False)
+    try:
+        demo.launch(**opts, share=False, ssr_mode=False, max_file_size=f"{4 * settings.max_file_mb:g}mb",
+                    css=CSS, head=HEAD, show_error=True, footer_links=["api"], quiet=False)
+    except OSError as e:  # the port is taken (another UI still running?)
+        print(f"error: cannot serve on {opts['server_name']}:{opts['server_port']} ({e.__class__.__name__}: "
+              f"{str(e).split('. ')[0]}); set GRADIO_SERVER_PORT to a free port", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -139,6 +139,18 @@ def app_url(corpus_index, fake_llm, tmp_path_factory):
     out.close()
 
 
+def test_a_second_ui_on_a_taken_port_fails_in_one_line(app_url, corpus_index):
+    """`make run` while another UI holds the port: a one-line error naming the fix, exit 1, no traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "GRADIO_"))}
+    env.update(ASSISTANT_INDEX_DIR=str(corpus_index.index_dir), ASSISTANT_CORPUS_DIR=str(CORPUS),
+               ASSISTANT_LLM="none", GRADIO_SERVER_PORT=app_url.rsplit(":", 1)[1],
+               GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
+    r = subprocess.run([sys.executable, str(REPO / "app.py")], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "error: cannot serve on" in r.stderr and "set GRADIO_SERVER_PORT" in r.stderr
+
+
 def _client(url: str):
     from gradio_client import Client
 
