@@ -144,6 +144,11 @@ _META = set(content_tokens("according per table tables listed list lists documen
                            "ticked unticked unmarked left"))
 
 
+def _expansion(token: str, acronyms: dict[str, str]) -> str | None:
+    """What an acronym token of a question stands for ('sdps' as 'sdp'), if the corpus defines it."""
+    return acronyms.get(token) or acronyms.get(token.rstrip("s"))
+
+
 def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = frozenset(),
                        acronyms: dict[str, str] | None = None, publishers: str = "",
                        given: set[str] = frozenset()) -> tuple[float, str | None]:
@@ -162,15 +167,15 @@ def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = 
     acronyms = acronyms or {}
 
     def covered(t: str) -> bool:
-        exp = acronyms.get(t) or acronyms.get(t.rstrip("s"))
+        exp = _expansion(t, acronyms)
         if not exp:
             return present(t, words)
         # in the passages, or the very subject of a cited document's title
         return mentions(words, t, exp) or any(" ".join(content_tokens(exp)) in title for title in titles)
 
-    missing = sorted(t for t in q if (t in acronyms or t.rstrip("s") in acronyms) and not covered(t)
+    missing = sorted(t for t in q if _expansion(t, acronyms) and not covered(t)
                      # 'EP' (European Parliament) points at who wrote a document, not at what is asked
-                     and fold(acronyms.get(t) or acronyms[t.rstrip("s")]) not in publishers)
+                     and fold(_expansion(t, acronyms)) not in publishers)
     return sum(covered(t) for t in q) / len(q), (missing[0].upper() if missing else None)
 
 
@@ -192,6 +197,12 @@ def _messages(question: str, evidence: list[Evidence], system: str = SYSTEM_PROM
     sources = [(e.n, _label(e), e.text) for e in evidence]
     return [{"role": "system", "content": system},
             {"role": "user", "content": user_prompt(question, sources)}]
+
+
+def _marked(sentence: str, *ns: int) -> str:
+    """A sentence ending in its citation markers: 'X [1][3].' ('X.' without any)."""
+    markers = "".join(f"[{n}]" for n in ns)
+    return f"{sentence.rstrip('.')}{' ' + markers if markers else ''}."
 
 
 def _scored_sentences(question: str, evidence: list[Evidence], idf=None) -> list[tuple[float, int, str]]:
@@ -222,7 +233,7 @@ def _extractive(question: str, evidence: list[Evidence], idf=None) -> str:
     picked = [x for x in _scored_sentences(question, evidence, idf) if x[0] >= SUPPLEMENT_MIN_OVERLAP][:2]
     if not picked:
         return CANNOT_ANSWER
-    return " ".join(f"{sent.rstrip('.')} [{n}]." for _, n, sent in picked)
+    return " ".join(_marked(sent, n) for _, n, sent in picked)
 
 
 def _supplement(question: str, raw: str, evidence: list[Evidence], quotes: list[str] | None = None,
@@ -237,7 +248,7 @@ def _supplement(question: str, raw: str, evidence: list[Evidence], quotes: list[
         return ""
     if any(sent in qt or qt in sent for qt in quotes or []):
         return ""  # the answer already quotes this sentence
-    return f"{sent.rstrip('.')} [{n}]."
+    return _marked(sent, n)
 
 
 SUPPLEMENT_MIN_OVERLAP = 0.5  # rarity-weighted share of the question a sentence must contain to be added
@@ -297,9 +308,10 @@ def _column_lookup(question: str, evidence: list[Evidence], retriever: Retriever
         empty = [k for k, col in enumerate(table.columns) if set(content_tokens(col)) & negated]
         filled = [k for k, col in enumerate(table.columns) if k not in empty and set(content_tokens(col)) & named]
         # the year is that of the column named last before it ('signed ... in 2005')
-        dated = max(filled, default=None, key=lambda k: max(
-            (i for i, w in enumerate(before_year) if w in content_tokens(table.columns[k])), default=-1))
-        if dated is not None and not set(content_tokens(table.columns[dated])) & set(before_year):
+        named_at = {k: max((i for i, w in enumerate(before_year) if w in content_tokens(table.columns[k])),
+                           default=-1) for k in filled}
+        dated = max(named_at, key=named_at.__getitem__, default=None)
+        if dated is not None and named_at[dated] < 0:
             dated = None
         rows = {row_record(table, i)[0] for i, (_, cells) in enumerate(table.rows)
                 if all(cells[k] in EMPTY_CELLS for k in empty) and all(cells[k] not in EMPTY_CELLS for k in filled)
@@ -309,7 +321,7 @@ def _column_lookup(question: str, evidence: list[Evidence], retriever: Retriever
         chunks = [c for c in retriever.chunks if c.source == e.chunk.source and c.kind == "table_row" and
                   c.text in rows]
         more = [Evidence(first_n + j, Hit(c, 0.0), c.text) for j, c in enumerate(chunks)]
-        return " ".join(f"{m.text.rstrip('.')} [{m.n}]." for m in more), more
+        return " ".join(_marked(m.text, m.n) for m in more), more
     return "", []
 
 
@@ -325,7 +337,7 @@ def _dated_row(question: str, answer_text: str, evidence: list[Evidence], idf=No
         exact = {d[-4:] for d in EXACT_DATE.findall(e.chunk.text)} | set(re.findall(
             r"\b\d{1,2}\s+\w+\s+((?:19|20)\d\d)\b", e.chunk.text))
         if e.chunk.kind == "table_row" and label_share(label, q, idf) >= 0.6 and years & exact:
-            return f"{e.chunk.text.rstrip('.')} [{e.n}]."
+            return _marked(e.chunk.text, e.n)
     return ""
 
 
@@ -340,7 +352,7 @@ def _term_row(question: str, cited: list[Evidence], evidence: list[Evidence], ac
     if wanted is None and not _COMPARES.search(question):
         return ""
     have = set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited)))
-    terms = {t: acronyms.get(t) or acronyms.get(t.rstrip("s")) for t in content_tokens(question)}
+    terms = {t: _expansion(t, acronyms) for t in content_tokens(question)}
     lacking = [(t, exp) for t, exp in terms.items() if exp and not mentions(have, t, exp)]
     if not lacking:
         return ""
@@ -352,7 +364,7 @@ def _term_row(question: str, cited: list[Evidence], evidence: list[Evidence], ac
         words = set(content_tokens(e.chunk.text))
         if label_share(e.chunk.locator.split(": ", 1)[-1], q, idf) >= 0.6 and \
                 any(mentions(words, t, exp) for t, exp in lacking) and (wanted or EXACT_DATE).search(e.chunk.text):
-            return f"{e.chunk.text.rstrip('.')} [{e.n}]."
+            return _marked(e.chunk.text, e.n)
     return ""
 
 
@@ -429,8 +441,7 @@ def _for_name(question: str, run: str, name: str, settings: Settings, retriever:
             if n not in used:
                 used[n] = Evidence(first_n + len(used), by_n[n].hit, by_n[n].text)
         if cites:
-            markers = "".join(f"[{used[n].n}]" for n in cites)
-            sentences.append(f"{claim.text.rstrip('.')} {markers}.")
+            sentences.append(_marked(claim.text, *(used[n].n for n in cites)))
     return " ".join(sentences), list(used.values())
 
 
@@ -467,8 +478,7 @@ def _misordered(question: str, answer_text: str, common: set[str]) -> str:
                 wrong.add(i)
     if not wrong:
         return answer_text
-    return " ".join(f"{c.text.rstrip('.')} {''.join(f'[{n}]' for n in c.cites)}.".replace(" .", ".")
-                    for i, c in enumerate(claims) if i not in wrong)
+    return " ".join(_marked(c.text, *c.cites) for i, c in enumerate(claims) if i not in wrong)
 
 
 def _abstain_text(question: str, evidence: list[Evidence], related: str = "") -> str:
@@ -487,10 +497,15 @@ def _abstain_text(question: str, evidence: list[Evidence], related: str = "") ->
     return text
 
 
+def _cited(evidence: list[Evidence], citations) -> list[Evidence]:
+    """The evidence that the checked answer's citations quote."""
+    return [e for e in evidence if any(c.chunk_id == e.chunk.id for c in citations)]
+
+
 def _finish(question: str, raw: str, evidence: list[Evidence], hits: list[Hit], settings: Settings,
             backend: str, model: str, t0: float, retriever: Retriever, notice: str = "") -> Answer:
     checked = check_answer(raw, evidence, question, retriever.doc_cues)
-    cited = [e for e in evidence if any(c.chunk_id == e.chunk.id for c in checked.citations)]
+    cited = _cited(evidence, checked.citations)
     missing = _missing_anchor(question, cited)
     # The words a question uses to name a cited document ("the EP analysis of the Compass's partnership
     # dimension") are there when that document is cited: its title has them.
@@ -579,6 +594,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
         return
     raw = "".join(pieces)
     checked = check_answer(raw, evidence, q, retriever.doc_cues)
+    cited = _cited(evidence, checked.citations)
     notice = ""
     if not checked.citations:
         # The model found nothing it could support: a table row the question names, or failing that (and
@@ -589,9 +605,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
         if fallback:
             raw = fallback
             notice = FALLBACK_NOTICE
-    elif checked.citations and not checked.refused and not any(
-            e.chunk.kind == "table_row" and any(c.chunk_id == e.chunk.id for c in checked.citations)
-            for e in evidence):
+    elif checked.citations and not checked.refused and not any(e.chunk.kind == "table_row" for e in cited):
         quotes = [c.quote for c in checked.citations]
         added: list[str] = []
         parts = question_parts(q)
@@ -603,7 +617,6 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
                 added.append(extra)
         raw = " ".join([raw.rstrip(), *added]).strip()
     if checked.citations and not checked.refused:
-        cited = [e for e in evidence if any(c.chunk_id == e.chunk.id for c in checked.citations)]
         for row in (_dated_row(q, checked.text, evidence, retriever.idf),
                     _term_row(q, cited, evidence, retriever.domain_acronyms, retriever.idf)):
             if row and row not in raw:

@@ -38,7 +38,9 @@ class Evidence:
 _NUMBER = (r"\b(?:(?!(?:1[89]|20)\d\d\b)\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|"
            r"eleven|twelve|\w+teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|"
            r"thousands?|dozens?|single|both|all|none)\b")
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+_MONTH = "(?:" + "|".join(m.capitalize() for m in MONTHS) + ")"
 _DATE = rf"\b(?:1[89]|20)\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\b{_MONTH}\b"
 EXACT_DATE = re.compile(rf"\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\b\d{{1,2}}\s+{_MONTH}\b|\b{_MONTH}\s+\d{{1,2}}\b")
 DATE_ANSWER = re.compile(_DATE)
@@ -72,8 +74,6 @@ def values(text: str) -> set[str]:
     return {fold(m.group(0)) for m in _VALUE.finditer(text)}
 
 
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december")
 _FULL_DATE = re.compile(rf"\b(\d{{1,2}})/(\d{{1,2}})/((?:19|20)\d\d)\b|\b(\d{{1,2}})\s+({_MONTH})\s+((?:19|20)\d\d)\b|"
                         rf"\b({_MONTH})\s+(\d{{1,2}}),?\s+((?:19|20)\d\d)\b")
 

@@ -379,19 +379,21 @@ def test_a_source_cited_twice_in_one_sentence_is_marked_once(evidence):
     assert checked.text.endswith("2024 [1].") and len(checked.citations) == 1
 
 
+def _annex_rows(rows: list[tuple[str, list[str]]], first: int) -> list[Chunk]:
+    """Row records of a table of framework participation agreements (Signed, In force since), numbered
+    from `first`."""
+    table = Table("Annex: Framework Participation Agreements with partner countries", "Partner country",
+                  ["Signed", "In force since"], rows)
+    records = [row_record(table, i) for i in range(len(rows))]
+    return [_chunk(first + i, text, "table_row", "Annex", locator) for i, (text, locator) in enumerate(records)]
+
+
 def test_a_year_alone_for_a_when_question_brings_the_named_row_with_the_exact_date():
     import importlib
 
     dated_row = importlib.import_module("assistant.answer")._dated_row
-    table = Table("Annex: Framework Participation Agreements with partner countries", "Partner country",
-                  ["Signed", "In force since"], [("Norway", ["03/12/2004", "01/01/2005"]),
-                                                 ("Iceland", ["21/02/2005", "01/04/2005"])])
-    ev = []
-    for i in range(2):
-        record, locator = row_record(table, i)
-        chunk = Chunk(id=f"002.txt#{i:04d}", source="002.txt", text=record, kind="table_row", section="Annex",
-                      locator=locator, start=100 * i, end=100 * i + len(record), title="In-depth analysis")
-        ev.append(Evidence(i + 1, Hit(chunk, 0.01), record))
+    rows = _annex_rows([("Norway", ["03/12/2004", "01/01/2005"]), ("Iceland", ["21/02/2005", "01/04/2005"])], 1)
+    ev = [Evidence(i, Hit(c, 0.01), c.text) for i, c in enumerate(rows, start=1)]
     q = "When did Norway's framework participation agreement enter into force?"
     added = dated_row(q, "Norway's agreement entered into force in 2005 [1].", ev)
     assert added.startswith("Annex") and "“Norway”" in added and "01/01/2005" in added and added.endswith("[1].")
@@ -409,13 +411,7 @@ def test_a_term_the_cited_passages_lack_brings_the_named_row_that_gives_its_valu
     import importlib
 
     term_row = importlib.import_module("assistant.answer")._term_row
-    table = Table("Annex: Framework Participation Agreements with partner countries", "Partner country",
-                  ["Signed", "In force since"], [("Iceland", ["21/02/2005", "01/04/2005"]),
-                                                 ("Norway", ["03/12/2004", "01/01/2005"])])
-    rows = []
-    for i in range(2):
-        record, locator = row_record(table, i)
-        rows.append(_chunk(i + 2, record, "table_row", "Annex", locator))
+    rows = _annex_rows([("Iceland", ["21/02/2005", "01/04/2005"]), ("Norway", ["03/12/2004", "01/01/2005"])], 2)
     prose = _chunk(1, "The EU–Norway Security and Defence Partnership was signed on 28 May 2024 in Brussels.",
                    section="Norway")
     ev = [Evidence(i, Hit(c, 0.01), c.text) for i, c in enumerate([prose, *rows], start=1)]
