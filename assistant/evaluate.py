@@ -4,26 +4,75 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .answer import answer, get_retriever
 from .config import PROJECT_ROOT, Settings
 from .errors import ConfigError
 from .evidence import MONTHS
+from .ingest.readers import SUPPORTED
 from .text import fold
 
-__all__ = ["load_gold", "score_item", "run_eval", "summarise", "main"]
+__all__ = ["load_gold", "score_item", "run_eval", "summarise", "main", "SPLITS", "split_settings", "reason_kind"]
 
 GOLD_DIR = PROJECT_ROOT / "eval"
 TYPES = ("fact", "list", "table", "multi_doc", "numeric", "comparison", "unanswerable")
+SHARED_PDFS = PROJECT_ROOT.parent / "shared" / "pdfs"
+
+
+@dataclass(frozen=True)
+class Split:
+    """A set of gold items and the documents it is asked over.
+
+    `extra_docs`: a folder whose documents are added beside corpus/, the way a user adds files (the eval
+    copies corpus/ and them into eval/reports/corpus-<split>/ and indexes that). `locked`: written by
+    someone who has not seen the code; only aggregate figures are printed, never single items."""
+
+    name: str
+    file: str
+    locked: bool = False
+    extra_docs: Path | None = None
+
+
+SPLITS = {s.name: s for s in (
+    Split("dev", "dev.jsonl"),
+    Split("dev_paraphrases", "dev_paraphrases.jsonl"),
+    Split("test", "test.jsonl", locked=True),
+    Split("pdfs", "pdfs.jsonl", locked=True, extra_docs=SHARED_PDFS),
+)}
+
+
+def split_settings(split: Split, settings: Settings) -> Settings:
+    """Settings whose corpus holds the split's documents: corpus/ as configured, plus its extra folder."""
+    if split.extra_docs is None:
+        return settings
+    if not split.extra_docs.is_dir():
+        raise ConfigError(f"split {split.name!r} needs the documents in {split.extra_docs}")
+    base = GOLD_DIR / "reports"
+    corpus = base / f"corpus-{split.name}"
+    corpus.mkdir(parents=True, exist_ok=True)
+    # the user's corpus as it is (with sources.json), and the documents of the extra folder (not its README)
+    wanted = {p.name: p for p in sorted(settings.corpus_dir.iterdir()) if p.is_file()}
+    wanted.update({p.name: p for p in sorted(split.extra_docs.iterdir()) if p.suffix.lower() in SUPPORTED
+                   and p.name.lower() != "readme.md"})
+    for old in corpus.iterdir():
+        if old.name not in wanted:
+            old.unlink()
+    for name, src in wanted.items():
+        dst = corpus / name
+        if not dst.exists() or dst.read_bytes() != src.read_bytes():
+            shutil.copyfile(src, dst)
+    return settings.replace(corpus_dir=corpus, index_dir=base / f"index-{split.name}")
 
 
 def load_gold(paths: list[Path] | None = None) -> list[dict]:
-    """Gold items from eval/*.jsonl (or the given files), validated."""
-    paths = paths or sorted(GOLD_DIR.glob("*.jsonl"))
+    """Gold items from the given files (default: the dev split), validated."""
+    paths = paths or [GOLD_DIR / SPLITS["dev"].file]
     items = []
     for p in paths:
         for ln, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
@@ -95,8 +144,8 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
-def run_eval(items: list[dict], settings: Settings, k: int | None = None, log=print) -> dict:
-    """Answer every item; return the report dict."""
+def run_eval(items: list[dict], settings: Settings, k: int | None = None, log=print, locked: bool = False) -> dict:
+    """Answer every item; return the report dict. A locked split logs progress only, never an item."""
     retriever = get_retriever(settings, progress=True)
     docs = retriever.index.documents
     k = k or settings.top_k
@@ -119,8 +168,11 @@ def run_eval(items: list[dict], settings: Settings, k: int | None = None, log=pr
                      "citations": [c.__dict__ for c in a.citations], "cited_evidence": cited_ev,
                      "retrieval_hit": recall, "verbatim": verbatim, "notice": a.notice,
                      "abstain_reason": a.abstain_reason, "raw": a.raw})
-        log(f"[{n}/{len(items)}] {item['id']} {item['type']:<12} {'OK ' if ok else 'BAD'} {secs:5.1f}s  "
-            f"{a.text[:90]!r}")
+        if locked:
+            log(f"[{n}/{len(items)}] {secs:5.1f}s")
+        else:
+            log(f"[{n}/{len(items)}] {item['id']} {item['type']:<12} {'OK ' if ok else 'BAD'} {secs:5.1f}s  "
+                f"{a.text[:90]!r}")
     return summarise(rows, settings, k)
 
 
@@ -152,15 +204,28 @@ def summarise(rows: list[dict], settings: Settings, k: int) -> dict:
         "citations_with_gold_evidence": sum(bool(r["cited_evidence"]) for r in ev_rows) / max(1, len(ev_rows)),
         "verbatim_quotes": sum(quotes) / max(1, len(quotes)),
         f"retrieval_recall@{k}": sum(bool(r["retrieval_hit"]) for r in rec_rows) / max(1, len(rec_rows)),
+        "wrong_answers": sum(not r["correct"] and not r["abstained"] for r in answerable) / max(1, len(answerable)),
         "latency_p50_s": _pct(lat, 0.5), "latency_p95_s": _pct(lat, 0.95),
     }
+    reasons: dict[str, list[int]] = {}  # reason -> [on answerable items, on unanswerable items]
+    for r in rows:
+        if r["abstained"]:
+            reasons.setdefault(reason_kind(r["abstain_reason"]), [0, 0])[r["type"] == "unanswerable"] += 1
     return {"settings": {"llm": settings.llm, "local_model": settings.local_model, "top_k": settings.top_k},
-            "n": len(rows), "metrics": metrics, "by_type": by_type, "items": rows,
+            "n": len(rows), "metrics": metrics, "by_type": by_type,
+            "abstain_reasons": dict(sorted(reasons.items(), key=lambda kv: -sum(kv[1]))), "items": rows,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
+def reason_kind(reason: str) -> str:
+    """An abstain reason without its particulars ('never mention 'X'' -> 'never mention <name>'), so reasons
+    can be counted."""
+    reason = re.sub(r"'[^']*'|\"[^\"]*\"", "<name>", reason or "unknown")
+    return re.sub(r"\d+(?:\.\d+)?%", "<share>", reason)
+
+
 def print_report(report: dict, out=print) -> None:
-    """The table by type and the final summary line."""
+    """The table by type, the abstain reasons and the final summary line."""
     out(f"{'type':<13}{'n':>4}{'accuracy':>10}{'abstained':>11}{'p50 s':>8}")
     for t, v in report["by_type"].items():
         out(f"{t:<13}{v['n']:>4}{v['accuracy']:>10.2f}{v['abstained']:>11}{v['p50_s']:>8.1f}")
@@ -170,6 +235,10 @@ def print_report(report: dict, out=print) -> None:
         f"false abstentions {m['false_abstention_rate']:.3f} | cited gold evidence "
         f"{m['citations_with_gold_evidence']:.3f} | verbatim quotes {m['verbatim_quotes']:.3f} | "
         f"{rk} {m[rk]:.3f} | latency p50 {m['latency_p50_s']:.1f} s p95 {m['latency_p95_s']:.1f} s")
+    if report.get("abstain_reasons"):
+        out("abstentions by reason (answerable / unanswerable items):")
+        for reason, (ans, unans) in report["abstain_reasons"].items():
+            out(f"  {ans:>3} / {unans:<3} {reason}")
 
 
 def gate(report: dict, thresholds: dict) -> list[str]:
@@ -203,35 +272,51 @@ def feedback_to_gold(path: Path) -> list[dict]:
     return drafts
 
 
+def _selected(args) -> list[Split]:
+    names = args.split or [n for n, sp in SPLITS.items() if (GOLD_DIR / sp.file).exists()]
+    unknown = [n for n in names if n not in SPLITS]
+    if unknown:
+        raise ConfigError(f"unknown split(s) {', '.join(unknown)}; known: {', '.join(SPLITS)}")
+    return [SPLITS[n] for n in names]
+
+
 def main(args) -> int:
-    """`assistant eval` entry point."""
+    """`assistant eval` entry point: each split answered, reported, written to eval/reports/ and gated."""
     if args.feedback:
         for d in feedback_to_gold(Path(args.feedback)):
             print(json.dumps(d, ensure_ascii=False))
         return 0
     settings = Settings.load(llm=args.llm)
-    items = load_gold([Path(p) for p in args.gold] if args.gold else None)
-    if args.limit:
-        items = items[: args.limit]
-    if args.baseline:
-        sys.path.insert(0, str(GOLD_DIR))
-        from baseline import run_baseline  # eval/baseline.py
-
-        report = run_baseline(items, log=print)
+    if args.gold:  # explicit files: one ad-hoc split over corpus/
+        runs = [(Split("custom", ""), load_gold([Path(p) for p in args.gold]))]
     else:
-        report = run_eval(items, settings, log=lambda s: print(s, flush=True))
-    print_report(report)
-    out = Path(args.report) if args.report else GOLD_DIR / "reports" / ("baseline.json" if args.baseline else
-                                                                         "latest.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    print(f"report: {out}")
-    if args.no_gate or args.baseline or args.limit:
-        return 0
+        runs = [(sp, load_gold([GOLD_DIR / sp.file])) for sp in _selected(args)]
     thresholds = json.loads((GOLD_DIR / "thresholds.json").read_text())
-    enforced = set(thresholds.get("enforce", [*thresholds.get("min", {}), *thresholds.get("max", {})]))
-    fails = gate(report, thresholds)
-    hard = [f for f in fails if f.split()[0] in enforced]
-    for f in fails:
-        print(f"below threshold{'' if f in hard else ' (reported, not enforced yet)'}: {f}", file=sys.stderr)
-    return 1 if hard else 0
+    failed = []
+    for split, items in runs:
+        if args.limit:
+            items = items[: args.limit]
+        print(f"== split {split.name}: {len(items)} items{' (locked: aggregate figures only)' if split.locked else ''}",
+              flush=True)
+        if args.baseline:
+            sys.path.insert(0, str(GOLD_DIR))
+            from baseline import run_baseline  # eval/baseline.py
+
+            report = run_baseline(items, log=print)
+        else:
+            report = run_eval(items, split_settings(split, settings), log=lambda s: print(s, flush=True),
+                              locked=split.locked)
+        report["split"] = split.name
+        print_report(report)
+        name = f"{split.name}{'-baseline' if args.baseline else ''}.json"
+        out = Path(args.report) if args.report and len(runs) == 1 else GOLD_DIR / "reports" / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
+        print(f"report: {out}")
+        if args.no_gate or args.baseline or args.limit:
+            continue
+        limits = thresholds.get("splits", {}).get(split.name, {})
+        for f in gate(report, limits):
+            print(f"below threshold on {split.name}: {f}", file=sys.stderr)
+            failed.append(f"{split.name}: {f}")
+    return 1 if failed else 0

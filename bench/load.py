@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-GOLD = ROOT / "eval" / "gold.jsonl"
+GOLD = ROOT / "eval" / "dev.jsonl"
 RESULTS = ROOT / "bench" / "results"
 
 

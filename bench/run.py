@@ -4,7 +4,7 @@
     .venv/bin/python bench/run.py --quick      # 3 answers: took 6 min with two other LLM jobs on the cores
     .venv/bin/python bench/run.py --baseline   # + the llama-index quick-start baseline (~1 min an answer quiet)
 
-What is measured (questions: a fixed, type-balanced subset of the answerable items in eval/gold.jsonl):
+What is measured (questions: a fixed, type-balanced subset of the answerable items in eval/dev.jsonl):
     a  index build from scratch, into a temporary index dir (embedding model already loaded)
     b  re-index with nothing changed, same temp dir (median of 3)
     c  retrieval p50/p95, warm, `get_retriever(settings).search` over 20 questions (default index)
@@ -42,7 +42,7 @@ from assistant.answer import get_retriever  # noqa: E402
 from assistant.embed import get_embedder  # noqa: E402
 from assistant.generate import get_generator  # noqa: E402
 
-GOLD = ROOT / "eval" / "gold.jsonl"
+GOLD = ROOT / "eval" / "dev.jsonl"
 RESULTS = ROOT / "bench" / "results"
 TYPE_ORDER = ("table", "list", "numeric", "comparison", "multi_doc", "fact")  # round-robin over these
 RETRIEVAL_QUESTIONS = 20

@@ -231,7 +231,7 @@ def worker(factor: int, mode: str, chroma_url: str, work: Path, queries: int, em
     assert inc.embedded_documents == 1, inc.line()
 
     # retrieval: open (chunks, statistics), first search builds BM25, then warm searches
-    gold = [json.loads(line)["question"] for line in (ROOT / "eval" / "gold.jsonl").read_text().splitlines()
+    gold = [json.loads(line)["question"] for line in (ROOT / "eval" / "dev.jsonl").read_text().splitlines()
             if line.strip()][:queries]
     t0 = time.perf_counter()
     retriever = Retriever(open_index(settings), emb)

@@ -184,7 +184,7 @@ def _main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     questions = list(args.questions)
     if args.gold:
-        lines = (PROJECT_ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines()
+        lines = (PROJECT_ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
         rows = [json.loads(line) for line in lines if line.strip()]
         questions += [r["question"] for r in rows if r.get("type") != "unanswerable"][: args.gold]
     if not questions:
