@@ -9,14 +9,14 @@ re-attributed to the source that supports it; one that no source supports is dro
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .evidence import Evidence, question_parts
 from .prompts import REFUSAL_PATTERN
-from .text import ACRONYM, STOPWORDS, content_tokens, fold, label_share, present, sentence_spans, tokens
+from .text import ACRONYM, STOPWORDS, content_tokens, fold, label_share, mentions, present, sentence_spans, tokens
 from .types import Citation
 
-__all__ = ["Checked", "check_answer", "support", "best_quote", "split_claims"]
+__all__ = ["Checked", "Known", "check_answer", "support", "best_quote", "split_claims", "marked"]
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _REFUSAL = re.compile(REFUSAL_PATTERN, re.I)
@@ -45,6 +45,13 @@ class Checked:
     dropped: list[str]
     refused: bool
     repaired: int = 0
+
+
+def marked(sentence: str, *ns: int) -> str:
+    """A sentence ending in its citation markers: 'X [1][3].' ('X.' without any)."""
+    markers = "".join(f"[{n}]" for n in ns)
+    return f"{sentence.rstrip('.')}{' ' + markers if markers else ''}."
+
 
 
 def split_claims(answer: str) -> list[Claim]:
@@ -81,23 +88,102 @@ in it its many most neither none not on one only since some that the their there
 though under unlike until when where whereas which while with within yes no""".split())
 
 
-def support(claim: str, source_text: str, question: str) -> float:
-    """Share of the claim's content words found in the source (question words count as given); 0 if a
-    number or proper name of the claim is in neither."""
+@dataclass(frozen=True)
+class Known:
+    """What a claim may rest on besides its source's text: the corpus's acronyms (lowercase -> expansion,
+    so 'ROK' in a source holds 'Republic of Korea'), each document's descriptors (source -> its title,
+    publisher, kind, date and opening lines: 'the March 2024 EPRS briefing' names a document, not a fact),
+    and the words that single a document out (`doc_cues`)."""
+
+    acronyms: dict[str, str] = field(default_factory=dict)
+    descriptors: dict[str, str] = field(default_factory=dict)
+    doc_cues: dict[str, set[str]] = field(default_factory=dict)
+
+
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def _figure_in(fig: str, text: str) -> bool:
+    """Is the figure in the (folded) text as a whole number? A year counts inside a date ('2005' in
+    '01/01/2005', '2024-05'); a thousands separator may be a comma or a dot ('1,451' is '1.451')."""
+    edge = r"(?<![\d.,])" if not _YEAR.fullmatch(fig) else r"(?<!\d)"
+    if re.search(rf"{edge}{re.escape(fig)}(?![\d]|[.,]\d)", text):
+        return True
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", fig):
+        other = fig.replace(",", "#").replace(".", ",").replace("#", ".")
+        return bool(re.search(rf"(?<![\d.,]){re.escape(other)}(?![\d]|[.,]\d)", text))
+    return False
+
+
+def _name_in(name: str, text: str, words: set[str], acronyms: dict[str, str]) -> bool:
+    """Is a name of the claim in the source in some form: as written, as a word form ('Korean' in
+    'Korea's'), spelled out when it is an acronym ('SDP' as 'security and defence partnership'), or
+    as an acronym the source uses for it ('Korea' in a source writing 'ROK' for 'Republic of Korea')."""
+    if name in text or present(name, words):
+        return True
+    exp = acronyms.get(name) or acronyms.get(name.rstrip("s"))
+    return bool(exp) and mentions(words, name, exp)  # type: ignore[arg-type]
+
+
+_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)+")
+
+
+def _modifier_of_named(name: str, claim: str, source_text: str, words: set[str], acronyms: dict[str, str]) -> bool:
+    """Is the name a modifier in a multi-word name of the claim ('South' in 'South Korea') whose last word the
+    source has ('Korea', also as 'ROK' for 'Republic of Korea'), with no other capitalised word before it
+    in the source ('North Korea' is not 'South Korea')?"""
+    for run in _RUN.findall(claim):
+        parts = [fold(re.sub(r"['’]s$", "", w)) for w in run.split()]
+        if name not in parts[:-1]:
+            continue
+        head = parts[-1]
+        if not _name_in(head, fold(source_text), words, acronyms):
+            return False
+        others = {fold(m) for m in re.findall(rf"\b([A-Z][\w'’-]*)\s+{re.escape(run.split()[-1])}", source_text)}
+        return not (others - set(parts))
+    return False
+
+
+def _expands(name: str, acronyms: dict[str, str]) -> bool:
+    return bool(acronyms.get(name) or acronyms.get(name.rstrip("s")))
+
+
+def _with_expansions(text: str, acronyms: dict[str, str]) -> str:
+    """The text followed by the expansion of each acronym it uses ('ROK' -> 'Republic of Korea')."""
+    used = {w.lower().rstrip("s") if w[:-1].isupper() and w.endswith("s") else w.lower() for w in ACRONYM.findall(text)}
+    return " ".join([text, *(acronyms[a] for a in sorted(used) if a in acronyms)])
+
+
+def support(claim: str, source_text: str, question: str, descriptor: str = "",
+            acronyms: dict[str, str] | None = None) -> float:
+    """Share of the claim's content words found in the source; 0 if a number or proper name of the claim
+    is not in the source. What the question supplies (its words) is given; a name or figure it supplies is
+    given only when it describes the cited document (`descriptor`: 'the 2022 Compass', 'the EUISS brief'),
+    never when it names a thing the source is not about: a date for one agreement cannot be moved to
+    another ('When was the FPA with Moldova signed?' is not answered from the SDP's date)."""
     a = set(content_tokens(claim))
     if not a:
         return 0.0
-    acronyms = {fold(w) for w in re.findall(r"\b[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z]*\b", claim)}
+    acronyms = acronyms or {}
+    source_text = _with_expansions(source_text, acronyms)
     p = set(content_tokens(source_text))
     q = set(content_tokens(question))
     src_fold = fold(source_text)
+    q_fold, d_fold = fold(question), fold(descriptor)
+    claim_acronyms = {fold(w) for w in ACRONYM.findall(claim)}
+    d = set(content_tokens(descriptor))
     for name in _names(claim):
         if name[0].isdigit():
-            if not re.search(rf"(?<![\d.,/]){re.escape(name)}(?![\d])", src_fold):
+            if not _figure_in(name, src_fold) and not (_figure_in(name, q_fold) and _figure_in(name, d_fold)):
                 return 0.0  # figures must come from the source, as whole numbers ("3" is not in "2023")
-        elif name not in src_fold and not present(name, p) and not (name in acronyms and name in fold(question)):
-            return 0.0  # a name the source lacks in any form ('Korean' is in 'Korea's'); only acronyms
-            # (domain vocabulary) may come from the question
+        elif not _name_in(name, src_fold, p, acronyms) and not _modifier_of_named(name, claim, source_text, p,
+                                                                                   acronyms):
+            # a name the source lacks in any form, unless the question uses it for the document, or it is an
+            # acronym of the question that the corpus never spells out (nothing to check it against)
+            given = name in q_fold and (_name_in(name, d_fold, d, acronyms) or
+                                        name in claim_acronyms and not _expands(name, acronyms))
+            if not given:
+                return 0.0
     if _figure_of_another(claim, source_text):
         return 0.0
     for word in _ORDINALS & set(tokens(claim)):
@@ -190,10 +276,11 @@ def _check_row_list(claim: str, record: str, question: str = "") -> tuple[str, s
     return value, f"{value} for {', '.join(groups[value])}"
 
 
-def check_answer(raw: str, evidence: list[Evidence], question: str,
-                 doc_cues: dict[str, set[str]] | None = None) -> Checked:
-    """Keep supported sentences, renumber citations in marker order, quote verbatim spans. With `doc_cues`
-    (source -> the words that name it, 'euiss'), a sentence naming a document must rest on that document."""
+def check_answer(raw: str, evidence: list[Evidence], question: str, known: Known | None = None) -> Checked:
+    """Keep supported sentences, renumber citations in marker order, quote verbatim spans. With `known`
+    (see `Known`), a sentence naming a document must rest on that document, and a document's descriptors
+    and the corpus's acronyms count as what its sources say."""
+    known = known or Known()
     by_n = {e.n: e for e in evidence}
     claims = split_claims(raw)
     refused = bool(_REFUSAL.search(raw)) and not any(c.cites for c in claims if not _REFUSAL.search(c.text))
@@ -213,15 +300,16 @@ def check_answer(raw: str, evidence: list[Evidence], question: str,
             dropped.append(claim.text)
             continue
         candidates = [by_n[n] for n in claim.cites if n in by_n]
-        scored = [(support(claim.text, _context(e, evidence), question), e) for e in candidates]
+        scored = [(_support(claim.text, e, evidence, question, known), e) for e in candidates]
         good = [(s, e) for s, e in scored if s >= SUPPORT_THRESHOLD]
         if not good:  # wrong or missing marker: does another source support it?
-            good = _best_other(claim.text, [e for e in evidence if e not in candidates], evidence, question)
-        named, cues = _named_sources(claim.text, doc_cues or {})
+            good = _best_other(claim.text, [e for e in evidence if e not in candidates], evidence, question, known)
+        named, cues = _named_sources(claim.text, known.doc_cues)
         if good and named and not any(_speaks_for(e, named, cues) for _, e in good):
             # "The EUISS brief gives 23 [4]" where [4] is another document that does not report the EUISS:
             # only the named document, or one that reports it, may support the sentence
-            good = _best_other(claim.text, [e for e in evidence if _speaks_for(e, named, cues)], evidence, question)
+            good = _best_other(claim.text, [e for e in evidence if _speaks_for(e, named, cues)], evidence, question,
+                               known)
         if not good:
             dropped.append(claim.text)
             continue
@@ -250,7 +338,7 @@ def check_answer(raw: str, evidence: list[Evidence], question: str,
         if not sources:
             dropped.append(claim.text)
             continue
-        kept.append((text, sources[:2] + _notes_needed(text, sources[0][0], evidence, question)))
+        kept.append((text, sources[:2] + _notes_needed(text, sources[0][0], evidence, question, known)))
     citations: list[Citation] = []
     index: dict[tuple[str, int, int], int] = {}
     parts = []
@@ -277,10 +365,17 @@ def check_answer(raw: str, evidence: list[Evidence], question: str,
 _FURNITURE = re.compile(r"\b(?:Table|Figure|Annex|Footnote|row|column)\s+\d+\b")
 
 
+def _support(claim: str, e: Evidence, evidence: list[Evidence], question: str, known: Known) -> float:
+    """`support` of a claim by one source: its context (with the footnotes it calls among `evidence`),
+    its document's descriptors and the corpus's acronyms."""
+    return support(claim, _context(e, evidence), question, known.descriptors.get(e.chunk.source, ""),
+                   known.acronyms)
+
+
 def _best_other(claim: str, pool: list[Evidence], evidence: list[Evidence],
-                question: str) -> list[tuple[float, Evidence]]:
+                question: str, known: Known) -> list[tuple[float, Evidence]]:
     """The source of `pool` that supports the claim best, with its score ([] if none does)."""
-    scored = [(support(claim, _context(e, evidence), question), e) for e in pool]
+    scored = [(_support(claim, e, evidence, question, known), e) for e in pool]
     return sorted([(s, e) for s, e in scored if s >= SUPPORT_THRESHOLD], key=lambda x: -x[0])[:1]
 
 
@@ -315,10 +410,10 @@ def _label_overlap(e: Evidence, question: str) -> float:
     return label_share(e.chunk.locator.split(": ", 1)[-1], set(content_tokens(question)))
 
 
-def _notes_needed(claim: str, e: Evidence, evidence: list[Evidence], question: str) -> list:
+def _notes_needed(claim: str, e: Evidence, evidence: list[Evidence], question: str, known: Known) -> list:
     """The footnotes of `e` among the sources, quoted, when the claim needs them to be supported."""
     c = e.chunk
-    if c.kind != "text" or support(claim, _context(e), question) >= SUPPORT_THRESHOLD:
+    if c.kind != "text" or _support(claim, e, [], question, known) >= SUPPORT_THRESHOLD:
         return []
     return [(f, (0, len(f.chunk.text))) for f in _footnotes(e, evidence)]
 

@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--gold", nargs="*", help="gold files to run instead of the splits")
     ev.add_argument("--llm", choices=BACKENDS + ("extractive",))
     ev.add_argument("--limit", type=int, help="only the first N items")
-    ev.add_argument("--report", help="where to write the JSON report of a single split (default eval/reports/<split>.json)")
+    ev.add_argument("--report", help="JSON report path for a single split (default eval/reports/<split>.json)")
     ev.add_argument("--no-gate", action="store_true", help="do not fail on thresholds")
     ev.add_argument("--baseline", action="store_true", help="run the llama-index quick-start baseline instead")
     ev.add_argument("--feedback", help="turn a feedback JSONL into draft gold items (printed) and exit")

@@ -14,10 +14,13 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["Settings", "BACKENDS", "PROJECT_ROOT"]
+__all__ = ["Settings", "BACKENDS", "PROJECT_ROOT", "STEPS"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("local", "openai", "ollama", "none")
+# Method steps that can be switched off one by one (`steps_off`), each measured in docs/quality.md.
+STEPS = ("anchor", "coverage", "answer_type", "supplement", "dated_row", "term_row", "per_name", "misordered",
+         "column_lookup", "table_lookup", "send_back", "focus", "fallback")
 _ALIASES = {"llama-cpp": "local", "llamacpp": "local", "openai-compatible": "openai", "extractive": "none"}
 
 
@@ -53,6 +56,7 @@ class Settings:
     candidates: int = _f(30, "hits fetched from each retriever before fusion", lo=1, hi=200)
     evidence_words: int = _f(300, "word budget of the evidence in the prompt", lo=50, hi=3000)
     chunk_words: int = _f(110, "target words per text chunk", lo=30, hi=400)
+    steps_off: str = _f("", "comma-separated method steps to switch off, to measure each (docs/quality.md)")
     # limits
     max_question_chars: int = _f(2000, "longest accepted question", lo=10, hi=100_000)
     max_file_mb: float = _f(20.0, "largest document accepted into the corpus (MB)", lo=0.01, hi=1000)
@@ -95,6 +99,9 @@ class Settings:
         if llm not in BACKENDS:
             raise ConfigError(f"unknown LLM backend {self.llm!r}; choose one of {', '.join(BACKENDS)}")
         object.__setattr__(self, "llm", llm)
+        unknown = sorted(self.off - set(STEPS))
+        if unknown:
+            raise ConfigError(f"unknown step(s) in steps_off: {', '.join(unknown)}; known: {', '.join(STEPS)}")
         if self.on_llm_error not in ("error", "extractive"):
             raise ConfigError(f"on_llm_error must be 'error' or 'extractive', got {self.on_llm_error!r}")
         if self.llm in ("openai", "ollama") and self.llm_base_url and not self.llm_base_url.startswith(
@@ -106,6 +113,15 @@ class Settings:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,40}[A-Za-z0-9]", self.chroma_collection):
             raise ConfigError("chroma_collection must be 3-42 letters, digits, '.', '_' or '-' (starting and "
                               f"ending with a letter or digit), got {self.chroma_collection!r}")
+
+    @property
+    def off(self) -> set[str]:
+        """The method steps switched off."""
+        return {s.strip() for s in self.steps_off.split(",") if s.strip()}
+
+    def on(self, step: str) -> bool:
+        """Is this method step switched on?"""
+        return step not in self.off
 
     @classmethod
     def describe(cls) -> list[tuple[str, str, str]]:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["SYSTEM_PROMPT", "FOCUSED_PROMPT", "CANNOT_ANSWER", "SEND_BACK", "user_prompt", "REFUSAL_PATTERN"]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .evidence import Evidence
+
+__all__ = ["SYSTEM_PROMPT", "FOCUSED_PROMPT", "CANNOT_ANSWER", "SEND_BACK", "user_prompt", "REFUSAL_PATTERN",
+           "build_messages", "source_label"]
 
 CANNOT_ANSWER = "I cannot answer this from the documents."
 
@@ -56,3 +62,20 @@ SEND_BACK = (
     "again using only the sources, in one to three sentences, each ending with its source number like [1]. "
     f"If the sources do not answer it, reply exactly: {CANNOT_ANSWER}"
 )
+
+
+def source_label(e: Evidence) -> str:
+    """Short provenance for the prompt: document title, and the section for prose (records carry their own)."""
+    c = e.chunk
+    title = c.title if len(c.title) <= 50 else c.title[:47] + "..."
+    if c.kind == "text" and c.section:
+        return f"{title} — {c.section.split(' > ')[-1][:60]}"
+    return title
+
+
+def build_messages(question: str, evidence: list[Evidence], system: str = SYSTEM_PROMPT) -> list[dict]:
+    """The chat messages of one generation: the system prompt, then the numbered sources and the question."""
+    sources = [(e.n, source_label(e), e.text) for e in evidence]
+    return [{"role": "system", "content": system},
+            {"role": "user", "content": user_prompt(question, sources)}]
+

@@ -7,9 +7,19 @@ import math
 import re
 import threading
 
+from .citations import Known
 from .embed import Embedder
 from .store import IndexHandle
-from .text import ACRONYM, content_tokens, expand_acronyms, find_acronyms, fold, label_share, quoted_phrases
+from .text import (
+    ACRONYM,
+    content_tokens,
+    expand_acronyms,
+    find_acronyms,
+    fold,
+    label_share,
+    quoted_phrases,
+    spell_date,
+)
 from .types import Chunk, Hit
 
 __all__ = ["Retriever", "RRF_K"]
@@ -104,6 +114,14 @@ class Retriever:
                 counts[t] = counts.get(t, 0) + 1
         limit = 1 if len(meta) <= 3 else 2
         return {src: {t for t in toks if counts[t] <= limit and len(t) > 1} for src, toks in meta.items()}
+
+    @functools.cached_property
+    def known(self) -> Known:
+        """What the citation check may take as said besides a source's text: the corpus's acronyms and each
+        document's descriptors (title, publisher, kind, date; not its opening lines, which are content)."""
+        descriptors = {src: " ".join([d.title, d.publisher, d.kind, spell_date(d.date)])
+                       for src, d in self.index.documents.items()}
+        return Known(self.acronyms, descriptors, self._doc_cues)
 
     @property
     def doc_cues(self) -> dict[str, set[str]]:

@@ -237,3 +237,16 @@ def coordinated_names(question: str, common: set[str] = frozenset()) -> list[tup
         if len(names) >= 2:
             runs.append((run, names))
     return runs
+
+
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+
+
+def spell_date(iso: str) -> str:
+    """An ISO date or month in words, beside the original: '2024-05' -> '2024-05 May 2024'."""
+    m = re.fullmatch(r"((?:19|20)\d\d)(?:-(\d\d)(?:-(\d\d))?)?", iso.strip())
+    if not m or not m.group(2) or not 1 <= int(m.group(2)) <= 12:
+        return iso
+    day = f"{int(m.group(3))} " if m.group(3) else ""
+    return f"{iso} {day}{MONTHS[int(m.group(2)) - 1].capitalize()} {m.group(1)}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.citations import best_quote, check_answer, split_claims, support
+from assistant.citations import Known, best_quote, check_answer, split_claims, support
 from assistant.evidence import Evidence
 from assistant.ingest.tables import row_record
 from assistant.prompts import CANNOT_ANSWER
@@ -260,7 +260,7 @@ ACRONYMS = {"sdp": "security and defence partnerships", "fpa": "framework partic
 
 
 def _cov(question: str, evidence: list[Evidence]):
-    from assistant.answer import _question_coverage
+    from assistant.gates import _question_coverage
 
     return _question_coverage(question, evidence, acronyms=ACRONYMS, publishers="european parliament")
 
@@ -360,7 +360,7 @@ def test_a_row_labelled_by_initials_answers_a_question_that_spells_the_name_out(
 
     from assistant.text import initialisms
 
-    lookup = importlib.import_module("assistant.answer")._table_lookup
+    lookup = importlib.import_module("assistant.lookup").table_lookup
     assert initialisms("Is the United States ahead of the European Peace Facility?") == {
         "us": ["united", "states"], "epf": ["european", "peace", "facility"]}
     table = Table("Table 1: Potential cooperation with key partners", "Partner",
@@ -391,7 +391,7 @@ def _annex_rows(rows: list[tuple[str, list[str]]], first: int) -> list[Chunk]:
 def test_a_year_alone_for_a_when_question_brings_the_named_row_with_the_exact_date():
     import importlib
 
-    dated_row = importlib.import_module("assistant.answer")._dated_row
+    dated_row = importlib.import_module("assistant.lookup").dated_row
     rows = _annex_rows([("Norway", ["03/12/2004", "01/01/2005"]), ("Iceland", ["21/02/2005", "01/04/2005"])], 1)
     ev = [Evidence(i, Hit(c, 0.01), c.text) for i, c in enumerate(rows, start=1)]
     q = "When did Norway's framework participation agreement enter into force?"
@@ -410,7 +410,7 @@ def test_a_term_the_cited_passages_lack_brings_the_named_row_that_gives_its_valu
     cites the term, when the question asks for no value, or when the named row does not mention the term."""
     import importlib
 
-    term_row = importlib.import_module("assistant.answer")._term_row
+    term_row = importlib.import_module("assistant.lookup").term_row
     rows = _annex_rows([("Iceland", ["21/02/2005", "01/04/2005"]), ("Norway", ["03/12/2004", "01/01/2005"])], 2)
     prose = _chunk(1, "The EU–Norway Security and Defence Partnership was signed on 28 May 2024 in Brussels.",
                    section="Norway")
@@ -436,7 +436,7 @@ def test_a_term_the_cited_passages_lack_brings_the_named_row_that_gives_its_valu
 def test_a_sentence_ordering_the_names_against_the_answers_own_dates_is_dropped(claim, kept):
     import importlib
 
-    misordered = importlib.import_module("assistant.answer")._misordered
+    misordered = importlib.import_module("assistant.followup").misordered
     q = "Whose framework participation agreement took effect first, Serbia's or Montenegro's?"
     dates = "Serbia's agreement took effect on 01/08/2012 [1]. Montenegro's took effect on 1 April 2012 [2]."
     out = misordered(q, f"{claim} {dates}", set())
@@ -456,7 +456,7 @@ def test_a_which_question_answered_by_pointing_at_a_table_row_names_nothing():
     Korea': 'Table 1' is furniture and 'Korea' is the question's 'Korean'. The sentence naming the unit is."""
     import importlib
 
-    lookup = importlib.import_module("assistant.answer")._table_lookup
+    lookup = importlib.import_module("assistant.lookup").table_lookup
     table = Table("Table 1 – SDP countries' participation in CSDP missions", "CSDP mission or operation",
                   PARTNERS, [("EUNAVFOR Atalanta", ["✗", "✗", "✗", "✗", "✗", "✓"])])
     record, locator = row_record(table, 0)
@@ -484,9 +484,46 @@ def test_a_sentence_naming_a_document_rests_on_that_document_or_on_one_reporting
     ev = [Evidence(i, Hit(c, 0.01), c.text) for i, c in enumerate([ida, euiss, eprs], start=1)]
     cues = {"000.txt": {"ida"}, "003.txt": {"euiss"}, "004.txt": {"eprs"}}
     q = "What counts of FPAs do the IDA and the EUISS brief give?"
-    checked = check_answer("The IDA gives 23 FPAs [1]. The EUISS brief gives 23 FPAs [1].", ev, q, cues)
+    checked = check_answer("The IDA gives 23 FPAs [1]. The EUISS brief gives 23 FPAs [1].", ev, q, Known(doc_cues=cues))
     assert checked.text == "The IDA gives 23 FPAs [1]." and len(checked.dropped) == 1
     assert check_answer("The EUISS brief gives 23 FPAs [1].", ev, q).citations  # without cues: no attribution
     paper = check_answer("An earlier EUISS paper argued for a 'Partnership Plus' format [3].", ev,
-                         "What did the EUISS argue?", cues)
+                         "What did the EUISS argue?", Known(doc_cues=cues))
     assert [c.source for c in paper.citations] == ["004.txt"]
+
+
+def test_what_the_question_says_of_the_cited_document_is_context_not_a_claim():
+    """'The 2022 Compass ...' restates the document's date the question gave; the source need not repeat it.
+    A year the question gives that is not the cited document's stays a claim the source must make."""
+    source = "The EU will hold regular dialogues with its partners on maritime security."
+    q = "What did the March 2022 Compass promise on maritime security?"
+    claim = "The March 2022 Compass promised regular dialogues with partners on maritime security."
+    assert support(claim, source, q, descriptor="A Strategic Compass 2022-03 March 2022") >= 0.7
+    assert support(claim, source, q, descriptor="A Strategic Compass 2019") == 0.0
+    assert support(claim, source, q) == 0.0
+
+
+def test_a_name_the_question_supplies_must_be_in_the_source_the_claim_cites():
+    """A date for one agreement cannot be moved to another: the FPA question is not answered from the
+    sentence about the SDP, however the question words it."""
+    acronyms = {"fpa": "framework participation agreement", "sdp": "security and defence partnership"}
+    source = "The EU and Moldova signed an SDP on 21 May 2024."
+    q = "When was the FPA with Moldova signed?"
+    assert support("The FPA with Moldova was signed on 21 May 2024.", source, q, acronyms=acronyms) == 0.0
+    assert support("The SDP with Moldova was signed on 21 May 2024.", source, q, acronyms=acronyms) >= 0.7
+    assert support("Albania signed an SDP on 21 May 2024.", source, "When did Albania sign an SDP?",
+                   acronyms=acronyms) == 0.0
+
+
+def test_a_name_counts_where_the_source_writes_its_acronym_and_figures_in_any_separator():
+    acronyms = {"rok": "Republic of Korea"}
+    source = "The ROK has taken part in EUNAVFOR Atalanta since 2017."
+    assert support("South Korea has taken part in Atalanta since 2017.", source, "Since when has South Korea "
+                   "taken part in Atalanta?", acronyms=acronyms) >= 0.7
+    assert support("Japan has taken part in Atalanta since 2017.", source, "Since when?", acronyms=acronyms) == 0.0
+    row = "Table 1 – Enquiries by topic, row “Justice Freedom and Security” (Topic): Enquiries: 1.451."
+    assert support("Justice Freedom and Security had 1,451 enquiries.", row, "How many enquiries?") >= 0.7
+    assert support("Justice Freedom and Security had 1,452 enquiries.", row, "How many enquiries?") == 0.0
+    signed = "Table 3 – Agreements, row “Norway” (Partner): Signed: 03/11/2004; In force since: 01/01/2005."
+    assert support("Norway's agreement entered into force in 2005.", signed, "When?") >= 0.7
+    assert support("Norway's agreement entered into force in 2006.", signed, "When?") == 0.0
