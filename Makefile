@@ -34,7 +34,7 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
 eval: setup
-	$(BIN)/assistant eval
+	$(BIN)/assistant eval --split dev dev_paraphrases test pdfs
 
 bench: setup
 	$(BIN)/python bench/run.py
