@@ -276,17 +276,20 @@ def _check_row_list(claim: str, record: str, question: str = "") -> tuple[str, s
     return value, f"{value} for {', '.join(groups[value])}"
 
 
-def check_answer(raw: str, evidence: list[Evidence], question: str, known: Known | None = None) -> Checked:
+def check_answer(raw: str, evidence: list[Evidence], question, known: Known | None = None) -> Checked:
     """Keep supported sentences, renumber citations in marker order, quote verbatim spans. With `known`
     (see `Known`), a sentence naming a document must rest on that document, and a document's descriptors
     and the corpus's acronyms count as what its sources say."""
     known = known or Known()
+    parts = getattr(question, "parts", None)  # a Question (analysed once), or the question's text
+    question = getattr(question, "text", question)
+    parts = parts or question_parts(question)
     by_n = {e.n: e for e in evidence}
     claims = split_claims(raw)
     refused = bool(_REFUSAL.search(raw)) and not any(c.cites for c in claims if not _REFUSAL.search(c.text))
     # "Which ...?" / "Who ...?" is answered only by naming something the question does not already name.
     # (every part of it: in "Which pact ..., and how long ...?" a sentence may answer the second part)
-    asks_for_names = all(ASKS_FOR_NAMES.search(part) for part in question_parts(question))
+    asks_for_names = all(ASKS_FOR_NAMES.search(part) for part in parts)
     titles = {t for e in evidence for t in content_tokens(e.chunk.title)}
     kept: list[tuple[str, list[tuple[Evidence, tuple[int, int]]]]] = []
     dropped: list[str] = []

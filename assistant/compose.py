@@ -10,6 +10,7 @@ from .evidence import Evidence
 from .gates import gate_reason
 from .lookup import table_lookup
 from .prompts import CANNOT_ANSWER
+from .question import Question
 from .retrieve import Retriever
 from .text import content_tokens, fold, rarity, sentence_spans, weighted_hits
 from .types import Answer, Hit
@@ -38,12 +39,12 @@ def _scored_sentences(question: str, evidence: list[Evidence], idf=None) -> list
     return out
 
 
-def extractive(question: str, evidence: list[Evidence], idf=None) -> str:
+def extractive(q: Question, evidence: list[Evidence], idf=None) -> str:
     """Best evidence sentences, verbatim, each with its marker (the 'none' backend)."""
-    lookup = table_lookup(question, evidence, idf)
+    lookup = table_lookup(q, evidence, idf)
     if lookup:
         return lookup
-    picked = [x for x in _scored_sentences(question, evidence, idf) if x[0] >= SUPPLEMENT_MIN_OVERLAP][:2]
+    picked = [x for x in _scored_sentences(q.text, evidence, idf) if x[0] >= SUPPLEMENT_MIN_OVERLAP][:2]
     if not picked:
         return CANNOT_ANSWER
     return " ".join(marked(sent, n) for _, n, sent in picked)
@@ -76,7 +77,7 @@ FALLBACK_NOTICE = ("The generated answer was not supported by the documents; "
                    "showing the passage that answers the question instead.")
 
 
-def abstain_text(question: str, evidence: list[Evidence]) -> str:
+def abstain_text(evidence: list[Evidence]) -> str:
     """What an abstention shows: that the documents don't answer, and what the closest passages are about
     (never an answer: a supported sentence either stands as the answer or is not shown)."""
     covered = []
@@ -97,16 +98,16 @@ def cited_evidence(evidence: list[Evidence], citations) -> list[Evidence]:
     return [e for e in evidence if any(c.chunk_id == e.chunk.id for c in citations)]
 
 
-def finish(question: str, raw: str, evidence: list[Evidence], hits: list[Hit], settings: Settings,
+def finish(q: Question, raw: str, evidence: list[Evidence], hits: list[Hit], settings: Settings,
             backend: str, model: str, t0: float, retriever: Retriever, notice: str = "") -> Answer:
-    checked = check_answer(raw, evidence, question, retriever.known)
+    checked = check_answer(raw, evidence, q, retriever.known)
     cited = cited_evidence(evidence, checked.citations)
     reason = ("the generator said the sources do not answer" if checked.refused else
               "no sentence of the answer was supported by its sources" if not checked.citations else
-              gate_reason(question, checked, cited, settings, retriever))
+              gate_reason(q, checked, cited, settings, retriever))
     if reason:
-        return Answer(question, abstain_text(question, evidence), [], True, backend, model,
+        return Answer(q.text, abstain_text(evidence), [], True, backend, model,
                       time.perf_counter() - t0, notice, reason, raw, hits)
-    return Answer(question, checked.text, checked.citations, False, backend, model, time.perf_counter() - t0,
+    return Answer(q.text, checked.text, checked.citations, False, backend, model, time.perf_counter() - t0,
                   notice, "", raw, hits)
 

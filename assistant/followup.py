@@ -8,14 +8,14 @@ import re
 from .citations import NEGATION, split_claims
 from .compose import marked
 from .config import Settings
-from .evidence import DATE_ANSWER, Evidence, answer_type, full_dates, select_evidence, values
+from .evidence import Evidence, full_dates, select_evidence, values
 from .gates import META
-from .lookup import COMPARES
 from .prompts import build_messages
+from .question import Question
 from .retrieve import Retriever
-from .text import content_tokens, coordinated_names, expand_acronyms, fold, present
+from .text import content_tokens, expand_acronyms, fold, present
 
-__all__ = ["left_out", "for_name", "misordered", "valued"]
+__all__ = ["left_out", "for_name", "misordered"]
 
 
 PER_NAME_ON_TOPIC = 0.3  # share of the question's other words an answer for one name must use
@@ -27,22 +27,14 @@ def head_word(name: str) -> str:
     return toks[-1] if toks else fold(name)
 
 
-def valued(question: str) -> str:
-    """What an answer for each name must give, when the question asks for a number or a date, or compares
-    ('' when it does not)."""
-    wanted = answer_type(question)
-    return ("its date" if wanted is DATE_ANSWER else "the number" if wanted is not None else
-            "its date or number" if COMPARES.search(question) else "")
-
-
-def left_out(question: str, answer_text: str, common: set[str]) -> list[tuple[str, str]]:
+def left_out(q: Question, answer_text: str) -> list[tuple[str, str]]:
     """(run, name) for each name of a run the question joins ('Japan or South Korea') that the answer does
     not answer for, when the question asks for a number or a date, or compares. A name is answered by a
     sentence that names it and gives at least one value per name of its run it names ('The US and China
     have 35' answers for one of them). Other questions are left alone: without a value to check, an
     answer for one name is too easily a misread row ('the partnership with Moldova includes ...')."""
-    runs = coordinated_names(question, common)
-    if not runs or not valued(question):
+    runs = q.names
+    if not runs or not q.valued():
         return []
     claims = [(set(content_tokens(c.text)), len(values(c.text))) for c in split_claims(answer_text)]
     out = []
@@ -56,21 +48,22 @@ def left_out(question: str, answer_text: str, common: set[str]) -> list[tuple[st
     return out
 
 
-def for_name(question: str, run: str, name: str, settings: Settings, retriever: Retriever, generator,
+def for_name(q: Question, run: str, name: str, settings: Settings, retriever: Retriever, generator,
               first_n: int, known: set[str]) -> tuple[str, list[Evidence]]:
     """Ask the question for one name of its run ('... Japan or South Korea ...' for 'South Korea'), over
     the passages that mention it. Returns the answer's sentences that name it and give a value not among
     `known` (the values the answer has), with their markers numbered from `first_n`, and the evidence
     they cite."""
+    question = q.text
     sub = question.replace(run, name, 1)
     hits = retriever.search(sub, settings.candidates)
     head = head_word(name)
     about = [h for h in hits if present(head, set(content_tokens(f"{h.chunk.section} {h.chunk.text}")))]
     evidence = select_evidence(sub, about or hits, settings.top_k, settings.evidence_words, retriever.idf,
                                retriever.domain_acronyms)
-    raw = "".join(generator.stream(build_messages(f"{question} Answer for {name} only, with {valued(question)}.",
+    raw = "".join(generator.stream(build_messages(f"{question} Answer for {name} only, with {q.valued()}.",
                                              evidence), settings.max_tokens))
-    names = {t for _, run_names in coordinated_names(question, retriever.common_words) for n in run_names
+    names = {t for _, run_names in q.names for n in run_names
              for t in content_tokens(n)}
     asked = set(content_tokens(expand_acronyms(question, retriever.acronyms))) - names - META
     by_n = {e.n: e for e in evidence}
@@ -94,7 +87,7 @@ def for_name(question: str, run: str, name: str, settings: Settings, retriever: 
 _ORDER = re.compile(r"\b(?:(first|earlier|earliest|sooner|before)|(later|latest|last|after))\b", re.I)
 
 
-def misordered(question: str, answer_text: str, common: set[str]) -> str:
+def misordered(q: Question, answer_text: str) -> str:
     """The answer without its sentences that say which of the question's names came first (or last) but
     contradict the dates the answer itself gives for them ("Serbia's took effect first" beside Serbia
     01/08/2012 and Montenegro 01/04/2012; "South Korea did not sign first" holds beside an earlier Japan).
@@ -102,7 +95,7 @@ def misordered(question: str, answer_text: str, common: set[str]) -> str:
     compared with has one date in the answer."""
     claims = split_claims(answer_text)
     wrong = set()
-    for _, names in coordinated_names(question, common):
+    for _, names in q.names:
         heads = [head_word(n) for n in names]
         dated: dict[str, set] = {}
         for c in claims:

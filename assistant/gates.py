@@ -9,7 +9,8 @@ import re
 
 from .citations import split_claims
 from .config import Settings
-from .evidence import Evidence, answer_type
+from .evidence import Evidence
+from .question import Question
 from .retrieve import Retriever
 from .text import content_tokens, fold, initialisms, mentions, present
 
@@ -100,9 +101,9 @@ def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = 
 _QUESTION_FORM = re.compile(r"\bhow (?:many|much|long|often|far)\b", re.I)
 
 
-def gate_reason(question: str, checked, cited: list[Evidence], settings: Settings, retriever: Retriever) -> str:
+def gate_reason(q: Question, checked, cited: list[Evidence], settings: Settings, retriever: Retriever) -> str:
     """Why a supported answer is still refused by the optional gates ('' if it is not)."""
-    wanted = answer_type(question)
+    question, wanted = q.text, q.wants
     if settings.on("answer_type") and wanted is not None and not any(  # markers ("[1]") are no numbers
             wanted.search(c.text) for c in split_claims(checked.text)):
         return "the answer gives no number or date, which the question asks for"

@@ -4,42 +4,41 @@ from __future__ import annotations
 
 import re
 
-from .citations import ASKS_FOR_NAMES, NEGATION, check_answer, marked
-from .evidence import DATE_ANSWER, EXACT_DATE, Evidence, answer_type
+from .citations import NEGATION, check_answer, marked
+from .evidence import EXACT_DATE, Evidence
 from .gates import expansion
 from .ingest.tables import EMPTY_CELLS, is_mark_table, row_record
+from .question import Question
 from .retrieve import Retriever
-from .text import content_tokens, label_share, label_terms, mentions
+from .text import content_tokens, label_share, mentions
 from .types import Hit
 
-__all__ = ["table_lookup", "column_lookup", "dated_row", "term_row", "COMPARES", "COLUMN_NOTICE"]
+__all__ = ["table_lookup", "column_lookup", "dated_row", "term_row", "COLUMN_NOTICE"]
 
 COLUMN_NOTICE = "Answered from the table itself, without a model: every row that fits, quoted whole."
 
 
-def table_lookup(question: str, evidence: list[Evidence], idf=None) -> str:
+def table_lookup(q: Question, evidence: list[Evidence], idf=None) -> str:
     """For a which/who question that names a table row: that row's included items, cited (else ''). A row
     that names nothing the question does not ("Which South Korean unit has Atalanta cooperated with?" and
     the row 'EUNAVFOR Atalanta': yes for South Korea) answers nothing and is no lookup."""
-    if not ASKS_FOR_NAMES.search(question):
+    if not q.asks_for_names:
         return ""
-    negated = NEGATION.search(question) is not None
-    q = label_terms(question)
     for e in evidence:
         if e.chunk.kind != "table_row":
             continue
         label = e.chunk.locator.split(": ", 1)[-1]
-        if label_share(label, q, idf) < 0.6:
+        if label_share(label, q.labels, idf) < 0.6:
             continue
-        wanted = r"(?:no \(✗\)|not marked \(blank\))" if negated else r"(?:yes \(✓\)|marked \(x\))"
+        wanted = r"(?:no \(✗\)|not marked \(blank\))" if q.negated else r"(?:yes \(✓\)|marked \(x\))"
         m = re.search(rf"({wanted} for [^;]+?)(?=;|\.$)", e.chunk.text)
         if m:
             found = f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {m.group(1)} [{e.n}]."
-            return found if check_answer(found, evidence, question).citations else ""
+            return found if check_answer(found, evidence, q).citations else ""
     return ""
 
 
-def column_lookup(question: str, evidence: list[Evidence], retriever: Retriever,
+def column_lookup(q: Question, evidence: list[Evidence], retriever: Retriever,
                    first_n: int) -> tuple[str, list[Evidence]]:
     """For a which-question that filters the rows of a value table by a column it names: rows whose cell
     is empty, for a column named after a negation ('Which partners' agreements are signed but not yet in
@@ -48,12 +47,13 @@ def column_lookup(question: str, evidence: list[Evidence], retriever: Retriever,
     only those retrieved, verbatim, with markers numbered from `first_n`, and their evidence (else '', []).
     Another column the question names must be filled. (Evidence holds no row of a table about another
     domain term than the question's.) Mark tables are left to their column records."""
+    if not (q.negated or q.years) or not q.asks_for_names:
+        return "", []
+    question = q.text
     neg = NEGATION.search(question)
     year = re.search(r"\b(?:19|20)\d\d\b", question)
-    if not (neg or year) or not ASKS_FOR_NAMES.search(question):
-        return "", []
     negated = set(content_tokens(re.split(r"[,;:?.!]|\b(?:and|or|but)\b", question[neg.end():])[0])) if neg else set()
-    named = set(content_tokens(question))
+    named = set(q.terms)
     before_year = content_tokens(question[:year.start()]) if year else []
     for e in evidence:
         if e.chunk.kind != "table_row":
@@ -83,50 +83,44 @@ def column_lookup(question: str, evidence: list[Evidence], retriever: Retriever,
     return "", []
 
 
-def dated_row(question: str, answer_text: str, evidence: list[Evidence], idf=None) -> str:
+def dated_row(q: Question, answer_text: str, evidence: list[Evidence], idf=None) -> str:
     """For a 'when' question answered with a year alone ('in 2005'), the table row the question names that
     gives an exact date in that year ('In force since: 01/01/2005'), verbatim and cited (else '')."""
     years = set(re.findall(r"\b(?:19|20)\d\d\b", answer_text))
-    if answer_type(question) is not DATE_ANSWER or EXACT_DATE.search(answer_text) or not years:
+    if not q.wants_date or EXACT_DATE.search(answer_text) or not years:
         return ""
-    q = label_terms(question)
     for e in evidence:
         label = e.chunk.locator.split(": ", 1)[-1]
         exact = {d[-4:] for d in EXACT_DATE.findall(e.chunk.text)} | set(re.findall(
             r"\b\d{1,2}\s+\w+\s+((?:19|20)\d\d)\b", e.chunk.text))
-        if e.chunk.kind == "table_row" and label_share(label, q, idf) >= 0.6 and years & exact:
+        if e.chunk.kind == "table_row" and label_share(label, q.labels, idf) >= 0.6 and years & exact:
             return marked(e.chunk.text, e.n)
     return ""
 
 
-def term_row(question: str, cited: list[Evidence], evidence: list[Evidence], acronyms: dict[str, str],
+def term_row(q: Question, cited: list[Evidence], evidence: list[Evidence], acronyms: dict[str, str],
               idf=None) -> str:
     """For a question that asks for a date or a number, or compares, and names a term ('FPA') that the
     passages the answer cites never mention: the table row the question names that mentions that term and
     gives such a value, verbatim and cited (else ''). 'How long after its FPA entered into force did
     Moldova sign an SDP?' is often answered for the SDP alone; the row 'Moldova' of the FPA table answers
     for the other."""
-    wanted = answer_type(question)
-    if wanted is None and not COMPARES.search(question):
+    wanted = q.wants
+    if wanted is None and not q.compares:
         return ""
     have = set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited)))
-    terms = {t: expansion(t, acronyms) for t in content_tokens(question)}
+    terms = {t: expansion(t, acronyms) for t in q.terms}
     lacking = [(t, exp) for t, exp in terms.items() if exp and not mentions(have, t, exp)]
     if not lacking:
         return ""
-    q = label_terms(question)
     ids = {e.chunk.id for e in cited}
     for e in evidence:
         if e.chunk.kind != "table_row" or e.chunk.id in ids:
             continue
         words = set(content_tokens(e.chunk.text))
-        if label_share(e.chunk.locator.split(": ", 1)[-1], q, idf) >= 0.6 and \
+        if label_share(e.chunk.locator.split(": ", 1)[-1], q.labels, idf) >= 0.6 and \
                 any(mentions(words, t, exp) for t, exp in lacking) and (wanted or EXACT_DATE).search(e.chunk.text):
             return marked(e.chunk.text, e.n)
     return ""
 
-
-COMPARES = re.compile(r"\b(?:first|earlier|later|sooner|before|after|more|fewer|less|most|least|larger|smaller|"
-                       r"bigger|longer|shorter|older|newer|differ\w*|respectively|compar\w+|than|whereas|both|each)\b",
-                       re.I)
 

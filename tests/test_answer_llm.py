@@ -133,8 +133,13 @@ def test_remote_backend_contract(llm, tiny_index, backend):
 
 def test_stream_answer_yields_tokens_then_the_checked_answer(llm, tiny_index):
     events = list(stream_answer(PACT, **_remote(llm, "openai", tiny_index)))
-    assert [e.kind for e in events[:-1]] == ["token"] * len(PACT_REPLY)
-    assert "".join(e.text for e in events[:-1]) == "".join(PACT_REPLY)
+    tokens = [e for e in events if e.kind == "token"]
+    assert len(tokens) == len(PACT_REPLY) and "".join(e.text for e in tokens) == "".join(PACT_REPLY)
+    # each step says what it is doing: searching, reading the passages, writing, then checking citations
+    steps = [e.text for e in events if e.kind == "status"]
+    assert steps[0] == "searching the documents" and steps[1].startswith("reading ") and \
+        steps[-1] == "checking citations"
+    assert [e.kind for e in events].index("token") > 1 and events[-2].kind == "status"
     assert events[-1].kind == "answer" and events[-1].answer.citations
 
 

@@ -8,6 +8,7 @@ from assistant.citations import Known, best_quote, check_answer, split_claims, s
 from assistant.evidence import Evidence
 from assistant.ingest.tables import row_record
 from assistant.prompts import CANNOT_ANSWER
+from assistant.question import analyse
 from assistant.types import Chunk, Hit, Table
 
 QUESTION = "Which SDPs cover space security?"
@@ -24,6 +25,11 @@ TABLE2 = Table(
     [("15|Maritime security", ["✓", "✗", "✗", "✗", "✓", "✓"]),
      ("16|Space security and defence", ["✓", "✗", "✗", "✗", "✓", "✓"])],
 )
+
+
+def _analysed(step):
+    """A step that reads a Question, called with the question's text (analysed here, as answer() does)."""
+    return lambda question, *args: step(analyse(question), *args)
 
 
 def _chunk(n: int, text: str, kind: str = "text", section: str = "", locator: str = "") -> Chunk:
@@ -360,7 +366,7 @@ def test_a_row_labelled_by_initials_answers_a_question_that_spells_the_name_out(
 
     from assistant.text import initialisms
 
-    lookup = importlib.import_module("assistant.lookup").table_lookup
+    lookup = _analysed(importlib.import_module("assistant.lookup").table_lookup)
     assert initialisms("Is the United States ahead of the European Peace Facility?") == {
         "us": ["united", "states"], "epf": ["european", "peace", "facility"]}
     table = Table("Table 1: Potential cooperation with key partners", "Partner",
@@ -391,7 +397,7 @@ def _annex_rows(rows: list[tuple[str, list[str]]], first: int) -> list[Chunk]:
 def test_a_year_alone_for_a_when_question_brings_the_named_row_with_the_exact_date():
     import importlib
 
-    dated_row = importlib.import_module("assistant.lookup").dated_row
+    dated_row = _analysed(importlib.import_module("assistant.lookup").dated_row)
     rows = _annex_rows([("Norway", ["03/12/2004", "01/01/2005"]), ("Iceland", ["21/02/2005", "01/04/2005"])], 1)
     ev = [Evidence(i, Hit(c, 0.01), c.text) for i, c in enumerate(rows, start=1)]
     q = "When did Norway's framework participation agreement enter into force?"
@@ -410,7 +416,7 @@ def test_a_term_the_cited_passages_lack_brings_the_named_row_that_gives_its_valu
     cites the term, when the question asks for no value, or when the named row does not mention the term."""
     import importlib
 
-    term_row = importlib.import_module("assistant.lookup").term_row
+    term_row = _analysed(importlib.import_module("assistant.lookup").term_row)
     rows = _annex_rows([("Iceland", ["21/02/2005", "01/04/2005"]), ("Norway", ["03/12/2004", "01/01/2005"])], 2)
     prose = _chunk(1, "The EU–Norway Security and Defence Partnership was signed on 28 May 2024 in Brussels.",
                    section="Norway")
@@ -436,7 +442,10 @@ def test_a_term_the_cited_passages_lack_brings_the_named_row_that_gives_its_valu
 def test_a_sentence_ordering_the_names_against_the_answers_own_dates_is_dropped(claim, kept):
     import importlib
 
-    misordered = importlib.import_module("assistant.followup").misordered
+    _misordered = importlib.import_module("assistant.followup").misordered
+
+    def misordered(q, text, common):
+        return _misordered(analyse(q, common), text)
     q = "Whose framework participation agreement took effect first, Serbia's or Montenegro's?"
     dates = "Serbia's agreement took effect on 01/08/2012 [1]. Montenegro's took effect on 1 April 2012 [2]."
     out = misordered(q, f"{claim} {dates}", set())
@@ -456,7 +465,7 @@ def test_a_which_question_answered_by_pointing_at_a_table_row_names_nothing():
     Korea': 'Table 1' is furniture and 'Korea' is the question's 'Korean'. The sentence naming the unit is."""
     import importlib
 
-    lookup = importlib.import_module("assistant.lookup").table_lookup
+    lookup = _analysed(importlib.import_module("assistant.lookup").table_lookup)
     table = Table("Table 1 – SDP countries' participation in CSDP missions", "CSDP mission or operation",
                   PARTNERS, [("EUNAVFOR Atalanta", ["✗", "✗", "✗", "✗", "✗", "✓"])])
     record, locator = row_record(table, 0)
