@@ -95,21 +95,22 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
         return
     generator = get_generator(settings)
     if generator is None:
-        yield StreamEvent("answer", answer=done(extractive(q, evidence, retriever.idf), evidence, "none",
-                                                "extractive"))
+        raw = extractive(q, evidence, retriever.table_rows, retriever.idf)
+        yield StreamEvent("answer", answer=done(raw, evidence, "none", "extractive"))
         return
     try:
         raw, generations = yield from _generate(q, evidence, generator, settings, retriever)
     except GeneratorError as e:
         if settings.on_llm_error != "extractive":
             raise
-        yield StreamEvent("answer", answer=done(extractive(q, evidence, retriever.idf), evidence, "none", "extractive",
+        raw = extractive(q, evidence, retriever.table_rows, retriever.idf)
+        yield StreamEvent("answer", answer=done(raw, evidence, "none", "extractive",
                                                 f"generator unavailable ({e}); extractive answer"))
         return
     yield StreamEvent("status", "checking citations")
     raw, evidence, notice = yield from _complete(q, raw, evidence, generator, generations, settings, retriever)
     final = done(raw, evidence, generator.backend, generator.model, notice)
-    lookup = table_lookup(q, evidence, retriever.idf) if final.abstained and not notice and \
+    lookup = table_lookup(q, evidence, retriever.table_rows, retriever.idf) if final.abstained and not notice and \
         settings.on("table_lookup") else ""
     if lookup:  # the question names a table row the answer did not read: the row itself answers
         looked_up = done(lookup, evidence, generator.backend, generator.model, FALLBACK_NOTICE)
@@ -137,7 +138,7 @@ def _generate(q: Question, evidence: list[Evidence], generator, settings: Settin
     latest = first = check_answer("".join(pieces), evidence, q, retriever.known)
     generations = 1
     if settings.on("send_back") and not first.citations and not first.refused and \
-            not table_lookup(q, evidence, retriever.idf) and \
+            not table_lookup(q, evidence, retriever.table_rows, retriever.idf) and \
             not supplement(q.text, "", evidence, idf=retriever.idf, minimum=FALLBACK_MIN_OVERLAP):
         # Send the answer back once. The conversation prefix is unchanged, so llama.cpp reuses its
         # cache and only the feedback and the new answer cost time.
@@ -170,8 +171,9 @@ def _complete(q: Question, raw: str, evidence: list[Evidence], generator, genera
         # The model found nothing it could support: a table row the question names, or failing that (and
         # only if the model did not say the sources lack the answer) the evidence sentence that matches
         # the question best, answers verbatim and is checked like any answer.
-        fallback = table_lookup(q, evidence, retriever.idf) or ("" if checked.refused else supplement(
-            q.text, "", evidence, idf=retriever.idf, minimum=FALLBACK_MIN_OVERLAP))
+        passage = "" if checked.refused else supplement(q.text, "", evidence, idf=retriever.idf,
+                                                        minimum=FALLBACK_MIN_OVERLAP)
+        fallback = table_lookup(q, evidence, retriever.table_rows, retriever.idf) or passage
         if fallback:
             return fallback, evidence, FALLBACK_NOTICE
     if not checked.citations or checked.refused:

@@ -13,7 +13,7 @@ from .prompts import CANNOT_ANSWER
 from .question import Question
 from .retrieve import Retriever
 from .text import content_tokens, fold, rarity, sentence_spans, weighted_hits
-from .types import Answer, Hit
+from .types import Answer, Hit, Table
 
 __all__ = ["finish", "extractive", "supplement", "abstain_text", "cited_evidence",
            "SUPPLEMENT_MIN_OVERLAP", "FALLBACK_MIN_OVERLAP", "FALLBACK_NOTICE"]
@@ -39,9 +39,9 @@ def _scored_sentences(question: str, evidence: list[Evidence], idf=None) -> list
     return out
 
 
-def extractive(q: Question, evidence: list[Evidence], idf=None) -> str:
+def extractive(q: Question, evidence: list[Evidence], rows: dict[str, tuple[Table, int]], idf=None) -> str:
     """Best evidence sentences, verbatim, each with its marker (the 'none' backend)."""
-    lookup = table_lookup(q, evidence, idf)
+    lookup = table_lookup(q, evidence, rows, idf)
     if lookup:
         return lookup
     picked = [x for x in _scored_sentences(q.text, evidence, idf) if x[0] >= SUPPLEMENT_MIN_OVERLAP][:2]

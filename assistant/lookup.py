@@ -7,34 +7,42 @@ import re
 from .citations import NEGATION, check_answer, marked
 from .evidence import EXACT_DATE, Evidence
 from .gates import expansion
-from .ingest.tables import EMPTY_CELLS, is_mark_table, row_record
+from .ingest.tables import EMPTY_CELLS, MARKS, is_mark_table, row_record
 from .question import Question
 from .retrieve import Retriever
 from .text import content_tokens, label_share, mentions
-from .types import Hit
+from .types import Hit, Table
 
 __all__ = ["table_lookup", "column_lookup", "dated_row", "term_row", "COLUMN_NOTICE"]
 
 COLUMN_NOTICE = "Answered from the table itself, without a model: every row that fits, quoted whole."
 
 
-def table_lookup(q: Question, evidence: list[Evidence], idf=None) -> str:
-    """For a which/who question that names a table row: that row's included items, cited (else ''). A row
-    that names nothing the question does not ("Which South Korean unit has Atalanta cooperated with?" and
-    the row 'EUNAVFOR Atalanta': yes for South Korea) answers nothing and is no lookup."""
+POSITIVE_MARKS = ("✓", "✔", "x", "X")  # cells that include a column (a ✓, or an x in a table of crosses)
+NEGATIVE_MARKS = ("✗", "✘", "")  # cells that leave it out (a ✗, or a blank among crosses)
+
+
+def table_lookup(q: Question, evidence: list[Evidence], rows: dict[str, tuple[Table, int]], idf=None) -> str:
+    """For a which/who question that names a row of a mark table: the columns that row marks as included
+    (left out, for a negated question), read from the row's cells, cited (else ''). A row that names nothing
+    the question does not ("Which South Korean unit has Atalanta cooperated with?" and the row 'EUNAVFOR
+    Atalanta': yes for South Korea) answers nothing and is no lookup."""
     if not q.asks_for_names:
         return ""
     for e in evidence:
-        if e.chunk.kind != "table_row":
+        if e.chunk.id not in rows:
             continue
+        table, i = rows[e.chunk.id]
         label = e.chunk.locator.split(": ", 1)[-1]
-        if label_share(label, q.labels, idf) < 0.6:
+        if not is_mark_table(table) or label_share(label, q.labels, idf) < 0.6:
             continue
-        wanted = r"(?:no \(✗\)|not marked \(blank\))" if q.negated else r"(?:yes \(✓\)|marked \(x\))"
-        m = re.search(rf"({wanted} for [^;]+?)(?=;|\.$)", e.chunk.text)
-        if m:
-            found = f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {m.group(1)} [{e.n}]."
-            return found if check_answer(found, evidence, q).citations else ""
+        cells = table.rows[i][1]
+        for mark in NEGATIVE_MARKS if q.negated else POSITIVE_MARKS:
+            columns = [col for col, v in zip(table.columns, cells, strict=True) if v == mark]
+            if columns and (mark or "x" in cells or "X" in cells):  # a blank is a 'no' only among crosses
+                found = (f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {MARKS[mark]} for "
+                         f"{', '.join(columns)} [{e.n}].")
+                return found if check_answer(found, evidence, q).citations else ""
     return ""
 
 

@@ -9,6 +9,7 @@ import threading
 
 from .citations import Known
 from .embed import Embedder
+from .ingest.tables import row_record
 from .store import IndexHandle
 from .text import (
     ACRONYM,
@@ -20,7 +21,7 @@ from .text import (
     quoted_phrases,
     spell_date,
 )
-from .types import Chunk, Hit
+from .types import Chunk, Hit, Table
 
 __all__ = ["Retriever", "RRF_K"]
 
@@ -114,6 +115,15 @@ class Retriever:
                 counts[t] = counts.get(t, 0) + 1
         limit = 1 if len(meta) <= 3 else 2
         return {src: {t for t in toks if counts[t] <= limit and len(t) > 1} for src, toks in meta.items()}
+
+    @functools.cached_property
+    def table_rows(self) -> dict[str, tuple[Table, int]]:
+        """{chunk id: (its typed table, row index)} for every row record: table questions read the cells
+        kept from ingestion, never the record's rendered text."""
+        by_text = {(src, row_record(t, i)[0]): (t, i) for src, d in self.index.documents.items()
+                   for t in d.tables for i in range(len(t.rows))}
+        return {c.id: by_text[(c.source, c.text)] for c in self.chunks
+                if c.kind == "table_row" and (c.source, c.text) in by_text}
 
     @functools.cached_property
     def known(self) -> Known:

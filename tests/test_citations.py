@@ -375,9 +375,11 @@ def test_a_row_labelled_by_initials_answers_a_question_that_spells_the_name_out(
     chunk = Chunk(id="002.txt#0001", source="002.txt", text=record, kind="table_row", section="3", locator=locator,
                   start=0, end=len(record), title="In-depth analysis")
     ev = [Evidence(1, Hit(chunk, 0.01), record)]
-    text = lookup("For which instrument is the United States not ticked in the key partners table?", ev)
+    rows = {chunk.id: (table, 0)}  # the typed row behind the record, as Retriever.table_rows gives it
+    text = lookup("For which instrument is the United States not ticked in the key partners table?", ev, rows)
     assert "not marked (blank) for European Peace Facility [1]" in text
-    assert "marked (x) for" in lookup("Which instruments is the United States marked for?", ev)
+    assert "marked (x) for CSDP, Hybrid Toolbox [1]" in lookup("Which instruments is the United States marked for?",
+                                                                ev, rows)
 
 
 def test_a_source_cited_twice_in_one_sentence_is_marked_once(evidence):
@@ -475,7 +477,7 @@ def test_a_which_question_answered_by_pointing_at_a_table_row_names_nothing():
     ev = [Evidence(i, Hit(c, 0.01), c.text) for i, c in enumerate([row, prose], start=1)]
     q = "Which South Korean naval unit has EUNAVFOR Atalanta cooperated with?"
     assert not check_answer("Table 1 marks “EUNAVFOR Atalanta” as yes (✓) for South Korea [1].", ev, q).citations
-    assert lookup(q, ev) == ""  # the row lookup would not pass the check either
+    assert lookup(q, ev, {row.id: (table, 0)}) == ""  # the row lookup would not pass the check either
     checked = check_answer("The South Korean unit EUNAVFOR Atalanta cooperated with is the Cheonghae Unit [2].",
                            ev, q)
     assert [c.n for c in checked.citations] == [1] and "Cheonghae Unit" in checked.citations[0].quote
