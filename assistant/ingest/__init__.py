@@ -13,7 +13,7 @@ from ..errors import CorpusError
 from ..types import Document
 from .clean import clean_blocks
 from .corrections import load_corrections
-from .readers import SUPPORTED, read_file
+from .readers import SUPPORTED, read_document
 
 __all__ = ["SUPPORTED", "Skipped", "load_corpus", "load_document", "scan_corpus", "file_sha256"]
 
@@ -86,11 +86,12 @@ def _strip_instructions(raw: str, notes: list[str] | None) -> str:
 def load_document(path: Path, meta: dict | None = None, corrections: list[dict] | None = None,
                   max_bytes: int | None = None, notes: list[str] | None = None) -> Document:
     """Read and clean one file; what had to be repaired or removed is appended to `notes`."""
-    raw, html_title = read_file(path, max_bytes=max_bytes, notes=notes)
+    raw, read_title, given = read_document(path, max_bytes=max_bytes, notes=notes)
     raw = _strip_instructions(raw, notes)
     meta = meta or {}
-    title = meta.get("title") or html_title or _guess_title(raw, path)
-    blocks, tables, _ = clean_blocks(raw, title, corrections)
+    title = meta.get("title") or read_title or _guess_title(raw, path)
+    styled = path.suffix.lower() in (".docx", ".odt")  # headings come from paragraph styles, none to guess
+    blocks, tables, _ = clean_blocks(raw, title, corrections, given, guess_headings=not styled)
     if not blocks:
         raise CorpusError(f"{path.name}: nothing left after cleaning")
     parts, spans, pos = [], [], 0
