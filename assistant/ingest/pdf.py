@@ -264,8 +264,8 @@ def _furniture(pages: list[_Page]) -> set[str]:
     return {k for k, n in seen.items() if n >= need and len(pages) > 1}
 
 
-def _in_margin(line: _Line, page: _Page, margin: float = MARGIN) -> bool:
-    return line.bottom <= margin * page.height or line.top >= (1 - margin) * page.height
+def _in_margin(line: _Line, page: _Page) -> bool:
+    return line.bottom <= MARGIN * page.height or line.top >= (1 - MARGIN) * page.height
 
 
 def _body_size(pages: list[_Page]) -> float:
@@ -387,8 +387,7 @@ def _assemble(pages: list[_Page], meta: dict) -> tuple[str, str, list[Table]]:
             if isinstance(it, _Grid):
                 w.table(it)
                 continue
-            if (_in_margin(it, p) and _PAGE_NUMBER.match(it.text)) or (_key(it.text) in furniture
-                                                                     and _in_margin(it, p, 1.5 * MARGIN)):
+            if _in_margin(it, p) and (_key(it.text) in furniture or _PAGE_NUMBER.match(it.text)):
                 dropped.append(it.text)
                 continue
             w.line(it)
