@@ -225,15 +225,42 @@ def _scored_sentences(question: str, evidence: list[Evidence], idf=None) -> list
     return out
 
 
-def _extractive(question: str, evidence: list[Evidence], idf=None) -> str:
-    """Best evidence sentences, verbatim, each with its marker (the 'none' backend)."""
+def _extractive(question: str, evidence: list[Evidence], idf=None, retriever: Retriever | None = None) -> str:
+    """Best evidence sentences, verbatim, each with its marker (the 'none' backend); when no sentence
+    answers, the cell of a value-table row and column the question names."""
     lookup = _table_lookup(question, evidence, idf)
     if lookup:
         return lookup
     picked = [x for x in _scored_sentences(question, evidence, idf) if x[0] >= SUPPLEMENT_MIN_OVERLAP][:2]
     if not picked:
-        return CANNOT_ANSWER
+        return _cell_lookup(question, evidence, retriever, idf) if retriever is not None else CANNOT_ANSWER
     return " ".join(_marked(sent, n) for _, n, sent in picked)
+
+
+def _cell_lookup(question: str, evidence: list[Evidence], retriever: Retriever, idf=None) -> str:
+    """The cell of a value table whose row and column the question both name ('When were the activities
+    with Korvania launched?' over row 'Korvania', column 'Launched'), read from the Table, cited (else the
+    refusal). A table record has no sentence for the extractive backend to pick."""
+    q = label_terms(question)
+    for e in evidence:
+        if e.chunk.kind != "table_row" or label_share(e.chunk.locator.split(": ", 1)[-1], q, idf) < 0.6:
+            continue
+        doc = retriever.index.documents.get(e.chunk.source)
+        found = next(((t, i) for t in (doc.tables if doc else []) if not is_mark_table(t)
+                      for i in range(len(t.rows)) if row_record(t, i)[0] == e.chunk.text), None)
+        if found is None:
+            continue
+        t, i = found
+        label, values = t.rows[i]
+        named = [(label_share(c, q, idf), c, v) for c, v in zip(t.columns, values, strict=True)
+                 if v and v not in EMPTY_CELLS]
+        share, col, value = max(named, default=(0.0, "", ""))
+        if share >= 0.5:
+            short = e.chunk.locator.split(",")[0]
+            text = f"{short}, row \u201c{label.split('|', 1)[-1]}\u201d: {col}: {value} [{e.n}]."
+            if check_answer(text, evidence, question).citations:
+                return text
+    return CANNOT_ANSWER
 
 
 def _supplement(question: str, raw: str, evidence: list[Evidence], quotes: list[str] | None = None,
@@ -550,7 +577,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
         yield StreamEvent("answer", answer=looked_up)
         return
     if generator is None:
-        raw = _extractive(q, evidence, retriever.idf)
+        raw = _extractive(q, evidence, retriever.idf, retriever)
         yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, "none", "extractive", t0,
                                                    retriever))
         return
@@ -588,7 +615,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     except GeneratorError as e:
         if settings.on_llm_error != "extractive":
             raise
-        raw = _extractive(q, evidence, retriever.idf)
+        raw = _extractive(q, evidence, retriever.idf, retriever)
         yield StreamEvent("answer", answer=_finish(q, raw, evidence, hits, settings, "none", "extractive", t0,
                                                    retriever, notice=f"generator unavailable ({e}); extractive answer"))
         return

@@ -87,6 +87,8 @@ def read_docx(path: Path) -> tuple[str, str, list[Table]]:
         raise CorpusError(f"{path.name}: not a readable Word file ({e.__class__.__name__})") from e
     out = _Out()
     out.title = (document.core_properties.title or "").strip()
+    # a "Title" paragraph sits above the "Heading 1"s: shift the headings one level down under it
+    shift = int(any((p.style is not None and p.style.name == "Title") for p in document.paragraphs))
     for child in document.element.body.iterchildren():
         if child.tag == qn("w:p"):
             p = docx.text.paragraph.Paragraph(child, document)
@@ -95,7 +97,7 @@ def read_docx(path: Path) -> tuple[str, str, list[Table]]:
             if style == "Title":
                 out.heading_line(p.text, 1)
             elif m:
-                out.heading_line(p.text, int(m.group(1)))
+                out.heading_line(p.text, int(m.group(1)) + shift)
             elif style.startswith("List"):
                 out.paragraph(f"• {p.text}" if p.text.strip() else "")
             else:
