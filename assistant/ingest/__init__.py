@@ -90,8 +90,10 @@ def load_document(path: Path, meta: dict | None = None, corrections: list[dict] 
     raw = _strip_instructions(raw, notes)
     meta = meta or {}
     title = meta.get("title") or read_title or _guess_title(raw, path)
-    styled = path.suffix.lower() in (".docx", ".odt")  # headings come from paragraph styles, none to guess
-    blocks, tables, _ = clean_blocks(raw, title, corrections, given, guess_headings=not styled)
+    suffix = path.suffix.lower()
+    styled = suffix in (".docx", ".odt")  # headings come from paragraph styles, none to guess
+    blocks, tables, _ = clean_blocks(raw, title, corrections, given, guess_headings=not styled,
+                                     glued_references=suffix not in (".pdf", ".docx", ".odt"))
     if not blocks:
         raise CorpusError(f"{path.name}: nothing left after cleaning")
     parts, spans, pos = [], [], 0

@@ -257,11 +257,14 @@ def _given_tables(lines: list[str], tables: list[Table]) -> list[TableSpan]:
 
 def clean_blocks(
     raw: str, title: str, corrections: list[dict] | None = None, tables: list[Table] | None = None,
-    guess_headings: bool = True,
+    guess_headings: bool = True, glued_references: bool = True,
 ) -> tuple[list[Block], list[Table], list[TableSpan]]:
     """Clean `raw` extracted text into blocks; tables (found in the text, or `tables` given typed by the
     reader and marked by a line each) become row/column records. `guess_headings=False` when the reader
-    marked every heading ('# ...', from Word or OpenDocument styles): a short line is then a paragraph."""
+    marked every heading ('# ...', from Word or OpenDocument styles): a short line is then a paragraph.
+    `glued_references=False` when the reader already wrote footnote calls as superscripts (from the type
+    size in a PDF, from the note elements of OpenDocument): digits after a word are then left alone ("27.9 %"
+    is not a call of footnote 9)."""
     from .corrections import apply_corrections
 
     lines = normalise(raw).split("\n")
@@ -400,5 +403,6 @@ def clean_blocks(
     blocks = _merge_broken(b.blocks)
     fn_numbers = [int(x.locator.split()[-1]) for x in blocks
                   if x.kind == "footnote" and x.locator.split()[-1].isdigit()]
-    _mark_references(blocks, fn_numbers)
+    if glued_references:
+        _mark_references(blocks, fn_numbers)
     return [x for x in blocks if x.text.strip()], tables, spans

@@ -29,6 +29,7 @@ __all__ = ["read_pdf"]
 SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 MARGIN = 0.1  # top and bottom tenth of a page: where running headers, footers and page numbers sit
 HEADING_RATIO = 1.15  # type this much larger than the body text is a heading ("Armenia" 12 pt over 7 pt)
+SMALLER = 0.9  # a raised word this much smaller than its line is a footnote call (HTML <sup>: 0.83; EPRS: 0.57)
 _PAGE_NUMBER = re.compile(r"^\W*(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?\W*$", re.I)
 _CAPTION = re.compile(r"^\s*Table\s+\d+\s*[:.–—-]")
 _NUMERIC = re.compile(r"^[\s$€£%()+\-–.,/\d]*\d[\s$€£%()+\-–.,/\d]*$")
@@ -165,8 +166,9 @@ def _lines(words: list[dict]) -> list[_Line]:
         mid = (w["top"] + w["bottom"]) / 2
         for row in reversed(rows[-3:]):
             main = max(row, key=lambda x: x["size"])
+            small = w["size"] < SMALLER * main["size"]
             if main["top"] - 1 <= mid <= main["bottom"] + 1 or (
-                    w["size"] < 0.8 * main["size"] and main["top"] - 0.5 * main["size"] <= w["top"] <= main["bottom"]):
+                    small and main["top"] - 0.5 * main["size"] <= w["top"] <= main["bottom"]):
                 row.append(w)
                 break
         else:
@@ -195,7 +197,7 @@ def _line(words: list[dict], size: float) -> _Line:
     text, prev = "", None
     for w in words:
         t = w["text"]
-        raised = w["size"] < 0.8 * size and w["bottom"] < base - 0.15 * size
+        raised = w["size"] < SMALLER * size and w["bottom"] < base - 0.15 * size
         if text and raised and re.fullmatch(r"\d{1,3}(?:[,–-]\d{1,3})*", t):
             text += t.translate(SUPERSCRIPT)  # a footnote call, glued to the word before it
         elif prev is not None and round(prev["size"], 1) != round(w["size"], 1) and w["x0"] - prev["x1"] < 0.1 * size:
