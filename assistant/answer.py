@@ -81,13 +81,15 @@ def get_retriever(settings: Settings, progress: bool = False) -> Retriever:
     if not settings.corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {settings.corpus_dir}")
     ensure_index(settings, progress=progress)
-    build = store.current_build(settings)  # a folder, or a build on the Chroma server
+    # a folder, or a build on the Chroma server; the previous build when the current one is damaged
+    build, note = store.readable_build(settings)
     with _plock:
         r = _pipelines.get(build)  # type: ignore[arg-type]
         if r is None:
             r = Retriever(store.IndexHandle(build), get_embedder())  # type: ignore[arg-type]
             _pipelines.clear()
             _pipelines[build] = r  # type: ignore[index]
+        r.index_notice = note
         return r
 
 
@@ -531,6 +533,8 @@ def _cited(evidence: list[Evidence], citations) -> list[Evidence]:
 
 def _finish(question: str, raw: str, evidence: list[Evidence], hits: list[Hit], settings: Settings,
             backend: str, model: str, t0: float, retriever: Retriever, notice: str = "") -> Answer:
+    notice = " ".join(x for x in (notice, retriever.index_notice and retriever.index_notice[0].upper()
+                                  + retriever.index_notice[1:] + ".") if x)
     checked = check_answer(raw, evidence, question, retriever.doc_cues)
     cited = _cited(evidence, checked.citations)
     missing = _missing_anchor(question, cited)
