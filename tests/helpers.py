@@ -102,11 +102,13 @@ def chromium_path() -> str | None:
 def html_to_pdf(chromium: str, html: str, out: Path, header_footer: bool = True) -> Path:
     """Print HTML to PDF with headless Chromium (its own running header and footer unless told otherwise:
     date and title at the top, file URL and 'n/N' at the bottom of every page). Offline: a local file."""
-    src = out.with_suffix(".html")
+    work = out.parent / ".chromium"  # a hidden folder: nothing in it is taken for a corpus document
+    work.mkdir(exist_ok=True)
+    src = work / f"{out.stem}.html"
     src.write_text(html, encoding="utf-8")
     cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
            "--disable-component-update", "--disable-sync", "--no-first-run",
-           f"--user-data-dir={out.parent / '.chromium'}", f"--print-to-pdf={out}"]
+           f"--user-data-dir={work / 'profile'}", f"--print-to-pdf={out}"]
     if not header_footer:
         cmd.append("--no-pdf-header-footer")
     subprocess.run([*cmd, src.as_uri()], capture_output=True, timeout=120, check=True)
