@@ -65,6 +65,20 @@ RIGHT_COLUMN = ("The training centre at Harnvik will open in 2026 and will host 
                 "winter navigation course.")
 
 
+# The issue's case: an HTML table printed without any rules, which pypdf read as one run-on line
+# ("Partner Launched Naval exercises Coast guard training Korvania 14 March 2019 yes no ...").
+PLAIN_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>Harbour partners</title>
+<style>body { font-family: sans-serif; font-size: 11pt; } td, th { padding: 2pt 8pt; text-align: left; }</style>
+</head><body><h1>Harbour partners</h1>
+<p>The harbour authority works with three partner ports. The table below lists what each of them does.</p>
+<table><tr><th>Partner</th><th>Launched</th><th>Naval exercises</th><th>Coast guard training</th></tr>
+<tr><td>Nordhavn</td><td>3 April 2018</td><td>yes</td><td>no</td></tr>
+<tr><td>Sudmark</td><td>11 October 2020</td><td>no</td><td>yes</td></tr>
+<tr><td>Estervik Bay</td><td>27 January 2022</td><td>yes</td><td>yes</td></tr></table>
+<p>All partners meet once a year to review the exercises of the past season.</p>
+</body></html>"""
+
+
 @pytest.fixture(scope="session")
 def made(tmp_path_factory) -> dict[str, Path]:
     """The generated files, by name (Chromium PDFs are skipped, with the reason, if there is no Chromium)."""
@@ -73,6 +87,7 @@ def made(tmp_path_factory) -> dict[str, Path]:
     chromium = chromium_path()
     if chromium:
         out["review.pdf"] = html_to_pdf(chromium, REVIEW_HTML, root / "review.pdf")
+        out["plain.pdf"] = html_to_pdf(chromium, PLAIN_HTML, root / "plain.pdf", header_footer=False)
     out["scan.pdf"] = _scan(root / "scan.pdf")
     out["partners.docx"] = _docx(root / "partners.docx")
     out["fleet.odt"] = _odt(root / "fleet.odt")
@@ -200,6 +215,17 @@ def test_pdf_two_columns_are_read_column_by_column(made):
     assert doc.text.index(LEFT_COLUMN) < doc.text.index(RIGHT_COLUMN)
 
 
+def test_pdf_table_printed_without_rules_is_still_a_table(made):
+    doc = load_document(_need(made, "plain.pdf"))
+    (t,) = doc.tables
+    assert (t.row_header, t.columns) == ("Partner", ["Launched", "Naval exercises", "Coast guard training"])
+    assert t.rows == [("Nordhavn", ["3 April 2018", "yes", "no"]), ("Sudmark", ["11 October 2020", "no", "yes"]),
+                      ("Estervik Bay", ["27 January 2022", "yes", "yes"])]
+    assert "Partner Launched" not in doc.text and "Nordhavn 3 April" not in doc.text
+    assert doc.text.index("lists what each of them does.") < doc.text.index("Nordhavn") \
+        < doc.text.index("All partners meet once a year")
+
+
 def test_pdf_table_shows_as_a_table_in_the_viewer(made):
     doc = load_document(_need(made, "review.pdf"))
     page = document_html(doc)
@@ -277,6 +303,7 @@ def test_a_table_fact_in_a_pdf_is_answered_cited_from_its_row(made, tmp_path):
     for name in TINY_FILES:
         shutil.copy(DATA / name, corpus / name)
     shutil.copy(_need(made, "review.pdf"), corpus / "review.pdf")
+    shutil.copy(_need(made, "plain.pdf"), corpus / "plain.pdf")
     settings = Settings.load(corpus_dir=corpus, index_dir=tmp_path / "index")
     build_index(settings)
     a = answer("When were the activities with Korvania launched?", llm="none", corpus_dir=corpus,
@@ -287,3 +314,7 @@ def test_a_table_fact_in_a_pdf_is_answered_cited_from_its_row(made, tmp_path):
     assert cited and cited[0].source == "review.pdf" and cited[0].locator == "Table 1, row: Korvania"
     doc = get_document("review.pdf", settings)
     assert cited[0].quote in doc.text
+    a = answer("When was the cooperation with Sudmark launched?", llm="none", corpus_dir=corpus,
+               index_dir=settings.index_dir)
+    assert "11 October 2020" in a.text and a.citations[0].source == "plain.pdf", a.text
+    assert a.citations[0].locator == "Table 1, row: Sudmark"

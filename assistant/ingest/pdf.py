@@ -43,6 +43,7 @@ class _Line:
     x0: float
     x1: float
     size: float
+    row: int = -1  # lines cut from one printed line (at wide gaps) share it
 
 
 @dataclass
@@ -94,7 +95,8 @@ def _read_page(page) -> _Page:
         boxes = [(g.x0, g.top, g.x1, g.bottom) for g in grids]
         page = page.filter(lambda o: not _inside(o, boxes))
     lines = _lines(page.extract_words(extra_attrs=["size"], keep_blank_chars=False))
-    out.items = _reading_order(lines, grids, float(page.width))
+    lines, unruled = _unruled(lines, float(page.width))
+    out.items = _reading_order(lines, grids + unruled, float(page.width))
     return out
 
 
@@ -174,24 +176,93 @@ def _lines(words: list[dict]) -> list[_Line]:
         else:
             rows.append([w])
     out: list[_Line] = []
-    for row in rows:
+    for n, row in enumerate(rows):
         row.sort(key=lambda w: w["x0"])
         size = Counter(round(w["size"], 1) for w in row for _ in w["text"]).most_common(1)[0][0]
         seg: list[dict] = []
         for w in row:
             marker = len(seg) == 1 and re.fullmatch(r"[\d•*–-]{1,3}\.?|\(?\w\)", seg[0]["text"])
             if seg and w["x0"] - seg[-1]["x1"] > max(size, 6.0) and not marker:  # a note number's hanging indent
-                out.append(_line(seg, size))
+                out.append(_line(seg, size, n))
                 seg = []
             seg.append(w)
-        out.append(_line(seg, size))
+        out.append(_line(seg, size, n))
     return out
+
+
+CELL_WORDS = 8  # a cell of a table without rules holds a few words; a line of prose holds more
+
+
+def _unruled(lines: list[_Line], width: float) -> tuple[list[_Line], list[_Grid]]:
+    """Tables printed without rules (an HTML table with no borders): runs of 3+ printed lines cut into 2+
+    short pieces at wide gaps, whose pieces fall into the same column bands. A line that is only the next
+    line of some cells (closer to the one above than rows are to each other) continues that row. Two columns
+    of prose are not a table: their pieces are long."""
+    by_row: dict[int, list[_Line]] = {}
+    for ln in lines:
+        by_row.setdefault(ln.row, []).append(ln)
+    rows = [sorted(v, key=lambda ln: ln.x0) for _, v in sorted(by_row.items(), key=lambda kv: kv[1][0].top)]
+
+    def cellish(row: list[_Line]) -> bool:
+        return all(len(s.text.split()) <= CELL_WORDS and s.x1 - s.x0 < 0.4 * width for s in row)
+
+    grids: list[_Grid] = []
+    used: set[int] = set()
+    i = 0
+    while i < len(rows):
+        if len(rows[i]) < 2 or not cellish(rows[i]):
+            i += 1
+            continue
+        run, j = [rows[i]], i + 1
+        while j < len(rows) and cellish(rows[j]) and rows[j][0].top - run[-1][0].bottom < 1.5 * rows[j][0].size:
+            run.append(rows[j])
+            j += 1
+        bands = _bands([s for r in run for s in r])
+        full = [r for r in run if len(r) >= 2]
+        if len(full) < 3 or len(bands) < 2 or any(len({_band(s, bands) for s in r}) < len(r) for r in run):
+            i = max(j, i + 1)
+            continue
+        cells: list[list[str]] = []
+        last_bottom = None
+        for r in run:
+            tight = last_bottom is not None and r[0].top - last_bottom < 0.35 * r[0].size
+            if cells and (len(r) < 2 or tight) and (tight or _band(r[0], bands) != 0):
+                for seg in r:  # the next line of some cells of the row above
+                    k = _band(seg, bands)
+                    cells[-1][k] = f"{cells[-1][k]} {seg.text}".strip()
+            else:
+                row = [""] * len(bands)
+                for seg in r:
+                    row[_band(seg, bands)] = seg.text
+                cells.append(row)
+            last_bottom = max(s.bottom for s in r)
+        segs = [s for r in run for s in r]
+        grids.append(_Grid(cells, min(s.top for s in segs), max(s.bottom for s in segs), min(s.x0 for s in segs),
+                           max(s.x1 for s in segs), [a for a, _ in bands]))  # cells start where their band does
+        used |= {id(s) for s in segs}
+        i = j
+    return [ln for ln in lines if id(ln) not in used], grids
+
+
+def _bands(segs: list[_Line]) -> list[tuple[float, float]]:
+    """The x ranges the pieces cover, overlapping ones merged: one per column."""
+    bands: list[list[float]] = []
+    for s in sorted(segs, key=lambda s: s.x0):
+        if bands and s.x0 <= bands[-1][1] + 2:
+            bands[-1][1] = max(bands[-1][1], s.x1)
+        else:
+            bands.append([s.x0, s.x1])
+    return [(a, b) for a, b in bands]
+
+
+def _band(seg: _Line, bands: list[tuple[float, float]]) -> int:
+    return next(k for k, (a, b) in enumerate(bands) if a - 2 <= seg.x0 <= b + 2)
 
 
 _PRIVATE = re.compile(r"[\ue000-\uf8ff]")  # symbol-font glyphs (Wingdings bullets): no text to keep
 
 
-def _line(words: list[dict], size: float) -> _Line:
+def _line(words: list[dict], size: float, row: int = -1) -> _Line:
     main = [w for w in words if round(w["size"], 1) >= size - 0.05] or words
     base = max(w["bottom"] for w in main)
     text, prev = "", None
@@ -209,7 +280,7 @@ def _line(words: list[dict], size: float) -> _Line:
         text = _PRIVATE.sub("", "• " + text[1:].lstrip())
     text = _PRIVATE.sub("", text)
     return _Line(text, min(w["top"] for w in words), max(w["bottom"] for w in words), words[0]["x0"],
-                 words[-1]["x1"], size)
+                 words[-1]["x1"], size, row)
 
 
 def _gutter(lines: list[_Line], width: float) -> float | None:
