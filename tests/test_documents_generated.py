@@ -247,6 +247,20 @@ def test_pdf_without_a_text_layer_is_named_and_skipped(made, tmp_path):
     assert [(s.source, s.reason) for s in skipped] == [("scan.pdf", "no text layer; OCR is not supported")]
 
 
+def test_a_scanned_page_among_text_pages_is_noted(made, tmp_path):
+    from pypdf import PdfWriter
+
+    mixed = tmp_path / "mixed.pdf"
+    writer = PdfWriter()
+    writer.append(str(_need(made, "plain.pdf")))
+    writer.append(str(made["scan.pdf"]))
+    writer.write(str(mixed))
+    notes: list[str] = []
+    doc = load_document(mixed, notes=notes)
+    assert doc.tables[0].rows[0][0] == "Nordhavn"
+    assert notes == ["page 2 of 2: no text layer (scanned), not read; OCR is not supported"]
+
+
 # --------------------------------------------------------------------------- Word and OpenDocument
 
 

@@ -63,10 +63,12 @@ class _Page:
     items: list[_Line | _Grid] = field(default_factory=list)  # in reading order
     height: float = 0.0
     chars: int = 0
+    scanned: bool = False  # no text but an image: a scanned page (a page with neither is simply blank)
 
 
-def read_pdf(path: Path) -> tuple[str, str, list[Table]]:
-    """(text with one table marker line per table, title or '', tables) of a PDF; CorpusError if unreadable."""
+def read_pdf(path: Path, notes: list[str] | None = None) -> tuple[str, str, list[Table]]:
+    """(text with one table marker line per table, title or '', tables) of a PDF; CorpusError if unreadable.
+    Pages without a text layer among pages with one (scanned inserts) are appended to `notes`."""
     import pdfplumber
 
     try:
@@ -81,6 +83,11 @@ def read_pdf(path: Path) -> tuple[str, str, list[Table]]:
         raise CorpusError(f"{path.name}: not a readable PDF (no pages)")
     if not any(p.chars for p in pages):
         raise CorpusError(f"{path.name}: no text layer; OCR is not supported")
+    scanned = [str(n) for n, p in enumerate(pages, start=1) if p.scanned]
+    if scanned and notes is not None:
+        listed = ", ".join(scanned[:10]) + (" …" if len(scanned) > 10 else "")
+        notes.append(f"page{'s' if len(scanned) > 1 else ''} {listed} of {len(pages)}: no text layer "
+                     f"(scanned), not read; OCR is not supported")
     return _assemble(pages, meta)
 
 
@@ -90,6 +97,9 @@ def read_pdf(path: Path) -> tuple[str, str, list[Table]]:
 def _read_page(page) -> _Page:
     page = page.filter(_not_overlapping_space(page.chars))
     out = _Page(height=float(page.height), chars=sum(1 for c in page.chars if c["text"].strip()))
+    if not out.chars:
+        out.scanned = bool(page.images)
+        return out
     grids = [g for g in (_grid(page, t) for t in page.find_tables()) if g is not None]
     if grids:
         boxes = [(g.x0, g.top, g.x1, g.bottom) for g in grids]

@@ -110,7 +110,7 @@ def read_document(path: Path, max_bytes: int | None = None,
         if suffix == ".pdf":
             from .pdf import read_pdf
 
-            return read_pdf(path)
+            return read_pdf(path, notes)
         if suffix in (".docx", ".odt"):
             from .office import read_docx, read_odt
 
