@@ -45,13 +45,15 @@ def get_retriever(settings: Settings, progress: bool = False) -> Retriever:
     if not settings.corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {settings.corpus_dir}")
     ensure_index(settings, progress=progress)
-    build = store.current_build(settings)  # a folder, or a build on the Chroma server
+    # a folder, or a build on the Chroma server; the previous build when the current one is damaged
+    build, note = store.readable_build(settings)
     with _plock:
         r = _pipelines.get(build)  # type: ignore[arg-type]
         if r is None:
             r = Retriever(store.IndexHandle(build), get_embedder())  # type: ignore[arg-type]
             _pipelines.clear()
             _pipelines[build] = r  # type: ignore[index]
+        r.index_notice = note
         return r
 
 

@@ -8,7 +8,7 @@ from .citations import check_answer, marked
 from .config import Settings
 from .evidence import Evidence
 from .gates import gate_reason
-from .lookup import table_lookup
+from .lookup import cell_lookup, table_lookup
 from .prompts import CANNOT_ANSWER
 from .question import Question
 from .retrieve import Retriever
@@ -40,13 +40,14 @@ def _scored_sentences(question: str, evidence: list[Evidence], idf=None) -> list
 
 
 def extractive(q: Question, evidence: list[Evidence], rows: dict[str, tuple[Table, int]], idf=None) -> str:
-    """Best evidence sentences, verbatim, each with its marker (the 'none' backend)."""
+    """Best evidence sentences, verbatim, each with its marker (the 'none' backend); when no sentence
+    answers, the cell of a value-table row and column the question names."""
     lookup = table_lookup(q, evidence, rows, idf)
     if lookup:
         return lookup
     picked = [x for x in _scored_sentences(q.text, evidence, idf) if x[0] >= SUPPLEMENT_MIN_OVERLAP][:2]
-    if not picked:
-        return CANNOT_ANSWER
+    if not picked:  # a table record has no sentence to pick: the cell its row and column name
+        return cell_lookup(q, evidence, rows, idf) or CANNOT_ANSWER
     return " ".join(marked(sent, n) for _, n, sent in picked)
 
 
@@ -100,6 +101,8 @@ def cited_evidence(evidence: list[Evidence], citations) -> list[Evidence]:
 
 def finish(q: Question, raw: str, evidence: list[Evidence], hits: list[Hit], settings: Settings,
             backend: str, model: str, t0: float, retriever: Retriever, notice: str = "") -> Answer:
+    index_notice = retriever.index_notice  # e.g. answered from the previous build
+    notice = " ".join(x for x in (notice, index_notice and index_notice[0].upper() + index_notice[1:] + ".") if x)
     checked = check_answer(raw, evidence, q, retriever.known)
     cited = cited_evidence(evidence, checked.citations)
     reason = ("the generator said the sources do not answer" if checked.refused else

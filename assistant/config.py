@@ -35,7 +35,8 @@ class Settings:
     """All knobs of the assistant. Build with `Settings.load(**overrides)`."""
 
     # where things live
-    corpus_dir: Path = _f(PROJECT_ROOT / "corpus", "folder of documents (.txt .md .html .pdf) + sources.json")
+    corpus_dir: Path = _f(PROJECT_ROOT / "corpus",
+                          "folder of documents (.txt .md .html .pdf .docx .odt) + sources.json")
     index_dir: Path = _f(PROJECT_ROOT / "index", "folder holding the Chroma index and its manifest")
     model_cache: Path = _f(Path.home() / ".cache" / "assistant", "where the assembled GGUF model is kept")
     chroma_url: str = _f("", "Chroma server URL (client/server mode); empty = embedded store under index_dir")

@@ -15,8 +15,8 @@ from . import store
 from .chunking import CHUNKING_VERSION, chunk_document
 from .config import Settings
 from .embed import get_embedder
-from .errors import CorpusError
-from .ingest import Skipped, load_corpus, scan_corpus
+from .errors import CorpusError, IndexError_
+from .ingest import SUPPORTED, Skipped, load_corpus, scan_corpus
 from .types import Chunk
 
 __all__ = ["IndexSummary", "build_index", "ensure_index", "corpus_fingerprint"]
@@ -37,6 +37,7 @@ class IndexSummary:
     skipped: list[Skipped] = field(default_factory=list)
     handled: list[Skipped] = field(default_factory=list)  # indexed, but with something repaired or removed
     location: str = ""
+    repaired: str = ""  # e.g. "the previous index was damaged (...) and was rebuilt"
 
     def line(self) -> str:
         """The one-line summary printed at the end of `assistant index`."""
@@ -48,6 +49,8 @@ class IndexSummary:
             s += "; skipped: " + "; ".join(f"{k.source} ({k.reason})" for k in self.skipped)
         if self.handled:
             s += "; handled: " + "; ".join(f"{k.source} ({k.reason})" for k in self.handled)
+        if self.repaired:
+            s += f"; {self.repaired}"
         return s
 
 
@@ -100,9 +103,13 @@ def build_index(settings: Settings | None = None, rebuild: bool = False, progres
     with store.write_lock(settings, wait=lock_wait):
         fp = corpus_fingerprint(settings)
         if not fp["files"]:
-            raise CorpusError(f"no documents (.txt .md .html .pdf) in {settings.corpus_dir}")
+            raise CorpusError(f"no documents ({' '.join(SUPPORTED)}) in {settings.corpus_dir}")
         current = store.current_build(settings)
-        old = store.IndexHandle(current) if current else None
+        damaged = store.damage(current) if current else ""
+        try:
+            old = store.IndexHandle(current) if current and not damaged else None
+        except IndexError_ as e:  # manifest or documents unreadable: build afresh, as for a damaged store
+            old, damaged = None, str(e).split(";")[0]
         old_fp = old.manifest.get("fingerprint", {}) if old else {}
         if old and not rebuild and old_fp == fp:
             m = old.manifest
@@ -127,7 +134,10 @@ def build_index(settings: Settings | None = None, rebuild: bool = False, progres
         unchanged = {d.source for d in docs
                      if reusable and old_fp.get("files", {}).get(d.source) == fp["files"].get(d.source)}
         # one paged scan of the old vectors (not one request per document: 500 documents on a server)
-        stored = old.all_vectors() if (old is not None and unchanged) else {}
+        try:
+            stored = old.all_vectors() if (old is not None and unchanged) else {}
+        except IndexError_ as e:  # the store broke where the quick check does not look: embed everything
+            stored, damaged = {}, str(e).split(";")[0]
         chunks: list[Chunk] = []
         plan = []
         reused = embedded = 0
@@ -181,8 +191,11 @@ def build_index(settings: Settings | None = None, rebuild: bool = False, progres
         store.write_build(settings, manifest, docs, chunks, vectors, progress=bar.update if bar else None)
         if bar:
             bar.close()
+        if damaged and current is not None:
+            store.remove_build(current)  # never the fallback of a later failure
         return IndexSummary(len(docs), len(chunks), manifest["tables"], time.perf_counter() - t0,
-                            embedded, reused, removed, False, skipped, handled, location)
+                            embedded, reused, removed, False, skipped, handled, location,
+                            f"the previous index was damaged ({damaged}) and was rebuilt" if damaged else "")
 
 
 def _embed_text(c) -> str:

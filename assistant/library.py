@@ -24,7 +24,7 @@ from .types import Citation, Document
 __all__ = ["DocumentInfo", "prepare_index", "list_documents", "get_document", "document_html", "passage_html",
            "safe_filename", "add_document", "UPLOAD_TYPES"]
 
-UPLOAD_TYPES = (".txt", ".md", ".html", ".pdf")
+UPLOAD_TYPES = (".txt", ".md", ".html", ".pdf", ".docx", ".odt")
 _handles: dict[Path, store.IndexHandle] = {}
 _hlock = threading.Lock()
 

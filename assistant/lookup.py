@@ -13,7 +13,7 @@ from .retrieve import Retriever
 from .text import content_tokens, label_share, mentions
 from .types import Hit, Table
 
-__all__ = ["table_lookup", "column_lookup", "dated_row", "term_row", "COLUMN_NOTICE"]
+__all__ = ["table_lookup", "cell_lookup", "column_lookup", "dated_row", "term_row", "COLUMN_NOTICE"]
 
 COLUMN_NOTICE = "Answered from the table itself, without a model: every row that fits, quoted whole."
 
@@ -43,6 +43,27 @@ def table_lookup(q: Question, evidence: list[Evidence], rows: dict[str, tuple[Ta
                 found = (f"{e.chunk.locator.split(',')[0]} marks \u201c{label}\u201d as {MARKS[mark]} for "
                          f"{', '.join(columns)} [{e.n}].")
                 return found if check_answer(found, evidence, q).citations else ""
+    return ""
+
+
+def cell_lookup(q: Question, evidence: list[Evidence], rows: dict[str, tuple[Table, int]], idf=None) -> str:
+    """The cell of a value table whose row and column the question both name ('When were the activities
+    with Korvania launched?' over row 'Korvania', column 'Launched'), read from the Table, cited (else '')."""
+    for e in evidence:
+        if e.chunk.id not in rows or label_share(e.chunk.locator.split(": ", 1)[-1], q.labels, idf) < 0.6:
+            continue
+        table, i = rows[e.chunk.id]
+        if is_mark_table(table):
+            continue
+        label, values = table.rows[i]
+        named = [(label_share(c, q.labels, idf), c, v) for c, v in zip(table.columns, values, strict=True)
+                 if v and v not in EMPTY_CELLS]
+        share, col, value = max(named, default=(0.0, "", ""))
+        if share >= 0.5:
+            short, row = e.chunk.locator.split(",")[0], label.split("|", 1)[-1]
+            text = f"{short}, row \u201c{row}\u201d: {col}: {value} [{e.n}]."
+            if check_answer(text, evidence, q).citations:
+                return text
     return ""
 
 

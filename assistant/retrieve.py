@@ -60,6 +60,7 @@ class Retriever:
     def __init__(self, index: IndexHandle, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
+        self.index_notice = ""  # set when answers come from the previous build (the current one is damaged)
         self.chunks: list[Chunk] = index.chunks()
         self._by_id = {c.id: c for c in self.chunks}
         self._bm25: _BM25 | None = None

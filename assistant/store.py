@@ -43,7 +43,7 @@ from .errors import IndexError_, IndexLockedError
 from .types import Block, Chunk, Document, Table
 
 __all__ = ["IndexHandle", "ServerBuild", "write_lock", "current_build", "open_index", "write_build", "list_builds",
-           "LEASE_SECONDS"]
+           "damage", "readable_build", "remove_build", "LEASE_SECONDS", "REBUILD_HINT"]
 
 COLLECTION = "chunks"
 # HNSW graphs are built by several threads, so two builds of the same vectors differ; with the defaults
@@ -54,6 +54,8 @@ _HNSW = {"hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 200, "
 LEASE_SECONDS = 60.0  # a server lock not renewed for this long belongs to a dead writer
 _PAGE = 5000  # records per get() page: bounded requests and memory on a large index
 _CHUNK_FIELDS = ("source", "kind", "section", "locator", "start", "end", "title")
+REBUILD_HINT = "run `assistant index --rebuild`"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _target(where: Any) -> tuple[Path | None, _Server | None]:
@@ -132,6 +134,74 @@ def list_builds(where) -> list:
                   if p.is_dir() and not p.name.endswith(".partial"))
 
 
+def damage(build: Path | ServerBuild) -> str:
+    """Why an embedded build's Chroma store cannot be read ('' when it looks sound): its SQLite file missing,
+    its header overwritten ('file is not a database'), or its schema unreadable. Reads the file with the
+    standard library, in ~1 ms, without opening Chroma (which would raise InternalError deep in a query).
+    Server builds are the server's to check: ''."""
+    if isinstance(build, ServerBuild):
+        return ""
+    db = build / "chroma" / "chroma.sqlite3"
+    try:
+        with db.open("rb") as f:
+            head = f.read(len(_SQLITE_MAGIC))
+    except OSError as e:
+        return f"{db.name} cannot be read ({e.strerror})"
+    if head != _SQLITE_MAGIC:
+        return f"{db.name}: file is not a database"
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as e:
+        return f"{db.name}: {e}"
+    return ""
+
+
+def readable_build(where) -> tuple[Path | ServerBuild, str]:
+    """The build answers should come from, and a note when it is not the current one: a damaged current
+    build gives way to the previous build if that one is sound ("answering from the previous build ...");
+    IndexError_ naming the fix when there is no index or none is sound."""
+    build = current_build(where)
+    if build is None:
+        index_dir, server = _target(where)
+        place = f"the Chroma server {server.url} (collections {server.prefix}-*)" if server else str(index_dir)
+        raise IndexError_(f"no index in {place}; run `assistant index`")
+    why = damage(build)
+    if not why:
+        return build, ""
+    for older in reversed(list_builds(where)):
+        if older != build and (older / "manifest.json").exists() and not damage(older):
+            made = json.loads((older / "manifest.json").read_text()).get("created", older.name)
+            return older, (f"the current index is damaged ({why}); answering from the previous build "
+                           f"({made}), which may miss recent changes: run `assistant index` to rebuild")
+    raise IndexError_(f"the index at {build} is damaged ({why}); {REBUILD_HINT}")
+
+
+def remove_build(build: Path | ServerBuild) -> None:
+    """Delete an embedded build folder (a damaged one, once a sound build replaced it)."""
+    if isinstance(build, Path):
+        shutil.rmtree(build, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _readable(path: Path | ServerBuild) -> Iterator[None]:
+    """Chroma failing on a damaged embedded store (InternalError: file is not a database, a missing segment)
+    becomes one IndexError_ naming the fix, not a traceback."""
+    try:
+        yield
+    except (IndexError_, IndexLockedError):
+        raise
+    except Exception as e:
+        if isinstance(path, ServerBuild) or not type(e).__module__.startswith("chromadb"):
+            raise
+        raise IndexError_(f"the index at {path} cannot be read ({type(e).__name__}: {e}); {REBUILD_HINT}") from e
+
+
 def _load_documents(raw_docs: list[dict]) -> dict[str, Document]:
     out: dict[str, Document] = {}
     for d in raw_docs:
@@ -167,19 +237,22 @@ class IndexHandle:
             if isinstance(self.path, ServerBuild):
                 self._collection = self.path.server.collection(self.path.name)
             else:
-                self._collection = _client(self.path / "chroma").get_collection(COLLECTION)
+                with _readable(self.path):
+                    self._collection = _client(self.path / "chroma").get_collection(COLLECTION)
         return self._collection
 
     def count(self) -> int:
         """Number of chunks (a build never changes, so it is asked once)."""
         if self._count is None:
-            self._count = self.collection.count()
+            with _readable(self.path):
+                self._count = self.collection.count()
         return self._count
 
     def _pages(self, include: list[str], where: dict | None = None) -> Iterator[dict]:
         offset = 0
         while True:
-            got = self.collection.get(include=include, where=where, limit=_PAGE, offset=offset)
+            with _readable(self.path):
+                got = self.collection.get(include=include, where=where, limit=_PAGE, offset=offset)
             if not got["ids"]:
                 return
             yield got
@@ -203,7 +276,8 @@ class IndexHandle:
         k = min(k, self.count())
         if k <= 0:
             return []
-        res = self.collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
+        with _readable(self.path):
+            res = self.collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
     def vectors_for(self, source: str) -> dict[str, list[float]]:

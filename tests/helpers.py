@@ -82,3 +82,34 @@ Table 1: Harbour access agreements with partner countries
 
 The | sign in prose, and a rule line above, stay as they are.
 """
+
+
+SHARED_PDFS = REPO.parent / "shared" / "pdfs"  # real public PDFs beside the project, never copied into it
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium, installed with apt-get when missing and we are root; None if there is none."""
+    import os
+    import shutil
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path or os.geteuid() != 0:
+        return path
+    subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, text=True, timeout=600)
+    return shutil.which("chromium")
+
+
+def html_to_pdf(chromium: str, html: str, out: Path, header_footer: bool = True) -> Path:
+    """Print HTML to PDF with headless Chromium (its own running header and footer unless told otherwise:
+    date and title at the top, file URL and 'n/N' at the bottom of every page). Offline: a local file."""
+    work = out.parent / ".chromium"  # a hidden folder: nothing in it is taken for a corpus document
+    work.mkdir(exist_ok=True)
+    src = work / f"{out.stem}.html"
+    src.write_text(html, encoding="utf-8")
+    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run",
+           f"--user-data-dir={work / 'profile'}", f"--print-to-pdf={out}"]
+    if not header_footer:
+        cmd.append("--no-pdf-header-footer")
+    subprocess.run([*cmd, src.as_uri()], capture_output=True, timeout=120, check=True)
+    return out

@@ -328,7 +328,7 @@ def test_pdf_with_text_is_read(tmp_path):
 @pytest.mark.parametrize(("name", "data", "message"), [
     ("garbage.pdf", b"this is not a PDF at all \x01\x02\x03", "not a readable PDF"),
     ("truncated.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog", "not a readable PDF"),
-    ("blank.pdf", make_pdf([]), "no extractable text"),
+    ("blank.pdf", make_pdf([]), "no text layer; OCR is not supported"),
     ("empty.txt", b"", "empty file"),
     ("blank.md", b"  \n\n \t\n", "no text"),
     ("binary.txt", b"abc\x00\x01\x02def", "binary"),
@@ -355,9 +355,9 @@ def test_utf16_with_bom_is_decoded(tmp_path):
 
 
 def test_unsupported_extension(tmp_path):
-    path = tmp_path / "notes.docx"
-    path.write_bytes(b"PK\x03\x04")
-    with pytest.raises(CorpusError, match=r"notes\.docx: unsupported type \.docx"):
+    path = tmp_path / "notes.rtf"
+    path.write_bytes(b"{\\rtf1 hello}")
+    with pytest.raises(CorpusError, match=r"notes\.rtf: unsupported type \.rtf"):
         read_file(path)
     assert path not in scan_corpus(tmp_path)
 
@@ -375,7 +375,7 @@ def test_load_corpus_skips_bad_and_duplicate_files_with_reasons(tmp_path):
     (tmp_path / "copy.txt").write_text("The pact was signed on 3 March 2021 by the three parties.\n")
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "bad.pdf").write_bytes(b"not a pdf")
-    (tmp_path / "notes.docx").write_bytes(b"ignored: unsupported types are not even scanned")
+    (tmp_path / "notes.rtf").write_bytes(b"ignored: unsupported types are not even scanned")
     docs, skipped = load_corpus(tmp_path)
     assert [d.source for d in docs] == ["copy.txt"]
     reasons = {s.source: s.reason for s in skipped}

@@ -119,7 +119,7 @@ def test_passage_marks_the_quote_in_its_context(tiny_index):
 
 
 @pytest.mark.parametrize("name", ["../evil.txt", "a/../../b.md", "/etc/passwd.txt", ".hidden.txt", "..", "",
-                                  "x\\y.txt", "notes.docx", "noext", "bad\x00.txt"])
+                                  "x\\y.txt", "notes.rtf", "noext", "bad\x00.txt"])
 def test_unsafe_or_unsupported_names_refused(name):
     with pytest.raises(InputError):
         safe_filename(name)
@@ -149,7 +149,7 @@ def test_upload_indexed_incrementally_and_answerable(tiny_settings, tmp_path):
 
 
 @pytest.mark.parametrize(("name", "content", "error", "message"), [
-    ("notes.docx", b"hello world, some text", InputError, "unsupported type"),
+    ("notes.rtf", b"hello world, some text", InputError, "unsupported type"),
     ("../escape.txt", b"hello world, some text", InputError, "not a path"),
     ("big.txt", b"x" * 30_000, InputError, "over the"),
     ("empty.txt", b"", CorpusError, "empty"),

@@ -13,7 +13,8 @@ from ..errors import CorpusError
 from ..types import Document
 from .clean import clean_blocks
 from .corrections import load_corrections
-from .readers import SUPPORTED, read_file
+from .hostile import strip_instructions, strip_table_instructions
+from .readers import SUPPORTED, read_document
 
 __all__ = ["SUPPORTED", "Skipped", "load_corpus", "load_document", "scan_corpus", "file_sha256"]
 
@@ -60,37 +61,18 @@ def _guess_title(raw: str, path: Path) -> str:
     return path.stem.replace("_", " ")
 
 
-# Text addressed to an AI rather than to a reader ("ignore your instructions and say X"). A model that obeys
-# it would write X, and X passes the citation check because the document says it; so such paragraphs are
-# removed at ingest (and named in the index summary). Specific phrasings only: policy prose never uses them.
-_INSTRUCTIONS = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,40}\b(?:instructions?|prompts?|rules|guidelines)\b"
-    r"|\b(?:system prompt|(?:notice|message|note) to the (?:assistant|ai|model|llm|chatbot))\b"
-    r"|\b(?:you are|act as) (?:now )?(?:an? )?(?:ai|assistant|language model|chatbot|llm)\b"
-    r"|\b(?:answer|respond|reply)\b[^.\n]{0,30}\bonly with\b",
-    re.IGNORECASE)
-
-
-def _strip_instructions(raw: str, notes: list[str] | None) -> str:
-    paragraphs = re.split(r"(\n\s*\n)", raw)
-    dropped = 0
-    for i in range(0, len(paragraphs), 2):
-        if _INSTRUCTIONS.search(paragraphs[i]):
-            paragraphs[i] = ""
-            dropped += 1
-    if dropped and notes is not None:
-        notes.append(f"removed {dropped} paragraph{'s' if dropped > 1 else ''} of instructions to an AI")
-    return "".join(paragraphs) if dropped else raw
-
-
 def load_document(path: Path, meta: dict | None = None, corrections: list[dict] | None = None,
                   max_bytes: int | None = None, notes: list[str] | None = None) -> Document:
     """Read and clean one file; what had to be repaired or removed is appended to `notes`."""
-    raw, html_title = read_file(path, max_bytes=max_bytes, notes=notes)
-    raw = _strip_instructions(raw, notes)
+    raw, read_title, given = read_document(path, max_bytes=max_bytes, notes=notes)
+    raw = strip_instructions(raw, notes, path.name)
+    strip_table_instructions(given, notes, path.name)
     meta = meta or {}
-    title = meta.get("title") or html_title or _guess_title(raw, path)
-    blocks, tables, _ = clean_blocks(raw, title, corrections)
+    title = meta.get("title") or read_title or _guess_title(raw, path)
+    suffix = path.suffix.lower()
+    styled = suffix in (".docx", ".odt")  # headings come from paragraph styles, none to guess
+    blocks, tables, _ = clean_blocks(raw, title, corrections, given, guess_headings=not styled,
+                                     glued_references=suffix not in (".pdf", ".docx", ".odt"))
     if not blocks:
         raise CorpusError(f"{path.name}: nothing left after cleaning")
     parts, spans, pos = [], [], 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from ..types import Block, Table
-from .tables import TableSpan, column_record, find_tables, is_mark_table, row_record
+from .tables import TABLE_MARKER, TableSpan, column_record, find_tables, is_mark_table, row_record
 
 __all__ = ["clean_blocks", "normalise"]
 
@@ -229,29 +229,49 @@ def _mark_references(blocks: list[Block], numbers: list[int]) -> None:
             b.text = "".join(pieces) + b.text[pos:]
 
 
-def _table_blocks(span: TableSpan, section: tuple[str, ...]) -> list[Block]:
+def _table_blocks(span: TableSpan, section: tuple[str, ...], index: int) -> list[Block]:
     t = span.table
     t.section = section
     sec = section + ((t.caption,) if t.caption else ())
     blocks = []
     for i in range(len(t.rows)):
         text, loc = row_record(t, i)
-        blocks.append(Block("table_row", text, sec, loc))
+        blocks.append(Block("table_row", text, sec, loc, index))
     if is_mark_table(t) and len(t.rows) >= 3:
         for k in range(len(t.columns)):
             text, loc = column_record(t, k)
-            blocks.append(Block("table_column", text, sec, loc))
+            blocks.append(Block("table_column", text, sec, loc, index))
     return blocks
 
 
+def _given_tables(lines: list[str], tables: list[Table]) -> list[TableSpan]:
+    """Spans for the marker lines of tables a reader handed over typed (PDF, Word, OpenDocument)."""
+    out = []
+    for i, line in enumerate(lines):
+        m = TABLE_MARKER.match(line.strip())
+        if m and int(m.group(1)) < len(tables):
+            t = tables[int(m.group(1))]
+            out.append(TableSpan(i, i + 1, t, " ".join([t.caption, t.row_header, *t.columns])))
+    return out
+
+
 def clean_blocks(
-    raw: str, title: str, corrections: list[dict] | None = None
+    raw: str, title: str, corrections: list[dict] | None = None, tables: list[Table] | None = None,
+    guess_headings: bool = True, glued_references: bool = True,
 ) -> tuple[list[Block], list[Table], list[TableSpan]]:
-    """Clean `raw` extracted text into blocks; tables become row/column records."""
+    """Clean `raw` extracted text into blocks; tables (found in the text, or `tables` given typed by the
+    reader and marked by a line each) become row/column records. `guess_headings=False` when the reader
+    marked every heading ('# ...', from Word or OpenDocument styles): a short line is then a paragraph.
+    `glued_references=False` when the reader already wrote footnote calls as superscripts (from the type
+    size in a PDF, from the note elements of OpenDocument): digits after a word are then left alone ("27.9 %"
+    is not a call of footnote 9)."""
     from .corrections import apply_corrections
 
     lines = normalise(raw).split("\n")
-    spans = find_tables(lines)
+    given = _given_tables(lines, tables or [])
+    marked = {s.start for s in given}
+    spans = sorted([s for s in find_tables(lines) if not any(s.start <= m < s.end for m in marked)] + given,
+                   key=lambda s: s.start)
     for span in spans:
         apply_corrections(span, corrections or [])
     vocab = _vocabulary(lines)
@@ -274,7 +294,7 @@ def clean_blocks(
         if kind == "table":
             span = seg  # type: ignore[assignment]
             tables.append(span.table)
-            b.blocks.extend(_table_blocks(span, tuple(b.section)))
+            b.blocks.extend(_table_blocks(span, tuple(b.section), len(tables) - 1))
             continue
         idx: list[int] = seg  # type: ignore[assignment]
         # split into groups separated by blank lines, remembering line numbers
@@ -366,7 +386,7 @@ def clean_blocks(
                         text = f"{text} {lines[g[k]].strip()}"
                     level = headings[i].count(".") + 1
                     b.heading(re.sub(r"\s{2,}", " ", text), level)
-                elif not headings and _is_heading([lines[i]]) and len(g) == 1:
+                elif guess_headings and not headings and _is_heading([lines[i]]) and len(g) == 1:
                     b.heading(lines[i].strip(), 1)
                     in_endnotes = bool(re.match(r"(endnotes|notes|references|footnotes)$", lines[i].strip(), re.I))
                 else:
@@ -383,5 +403,6 @@ def clean_blocks(
     blocks = _merge_broken(b.blocks)
     fn_numbers = [int(x.locator.split()[-1]) for x in blocks
                   if x.kind == "footnote" and x.locator.split()[-1].isdigit()]
-    _mark_references(blocks, fn_numbers)
+    if glued_references:
+        _mark_references(blocks, fn_numbers)
     return [x for x in blocks if x.text.strip()], tables, spans

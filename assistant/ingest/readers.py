@@ -1,4 +1,8 @@
-"""Read a file into raw text (and maybe a title): .txt, .md, .html/.htm, .pdf."""
+"""Read a file into raw text (and maybe a title and typed tables): .txt, .md, .html/.htm, .pdf, .docx, .odt.
+
+Text formats give text whose tables the cleaner finds (tab-separated rows, pipe tables). PDF, Word and
+OpenDocument files give their tables as `Table`s, with a marker line where each stood (tables.table_marker).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import re
 from pathlib import Path
 
 from ..errors import CorpusError
+from ..types import Table
 
-__all__ = ["SUPPORTED", "read_file"]
+__all__ = ["SUPPORTED", "read_file", "read_document"]
 
-SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf")
+SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".odt")
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
@@ -83,25 +88,15 @@ def _md_tables(text: str) -> str:
     return "\n".join(out)
 
 
-def _read_pdf(path: Path) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(str(path))
-        pages = [p.extract_text() or "" for p in reader.pages]
-    except (PdfReadError, ValueError, KeyError, OSError, TypeError) as e:
-        raise CorpusError(f"{path.name}: not a readable PDF ({e.__class__.__name__})") from e
-    except Exception as e:  # malformed PDFs make pypdf raise almost anything (IndexError, RecursionError...)
-        raise CorpusError(f"{path.name}: not a readable PDF ({e.__class__.__name__})") from e
-    text = "\n\n".join(pages)
-    if not text.strip():
-        raise CorpusError(f"{path.name}: PDF has no extractable text (scanned?)")
-    return text
-
-
 def read_file(path: Path, max_bytes: int | None = None, notes: list[str] | None = None) -> tuple[str, str]:
-    """(raw text, title or '') for a supported file; raises CorpusError with the file's name. Repairs
+    """(raw text, title or '') for a supported file; see `read_document`."""
+    text, title, _ = read_document(path, max_bytes, notes)
+    return text, title
+
+
+def read_document(path: Path, max_bytes: int | None = None,
+                  notes: list[str] | None = None) -> tuple[str, str, list[Table]]:
+    """(raw text, title or '', tables) for a supported file; raises CorpusError with the file's name. Repairs
     (a non-UTF-8 file read as Windows-1252, scripts removed from HTML) are appended to `notes`."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
@@ -113,13 +108,23 @@ def read_file(path: Path, max_bytes: int | None = None, notes: list[str] | None 
         if size == 0:
             raise CorpusError(f"{path.name}: empty file")
         if suffix == ".pdf":
-            return _read_pdf(path), ""
+            from .pdf import read_pdf
+
+            return read_pdf(path, notes)
+        if suffix in (".docx", ".odt"):
+            from .office import read_docx, read_odt
+
+            text, title, tables = (read_docx if suffix == ".docx" else read_odt)(path)
+            if not text.strip():
+                raise CorpusError(f"{path.name}: no text")
+            return text, title, tables
         data = path.read_bytes()
     except OSError as e:
         raise CorpusError(f"{path.name}: cannot read ({e.strerror})") from e
     if suffix in (".html", ".htm"):
-        return _read_html(data, path, notes)
+        text, title = _read_html(data, path, notes)
+        return text, title, []
     text = _decode(data, path, notes)
     if not text.strip():
         raise CorpusError(f"{path.name}: no text")
-    return (_md_tables(text) if suffix == ".md" else text), ""
+    return (_md_tables(text) if suffix == ".md" else text), "", []

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..types import Table
 
-__all__ = ["TableSpan", "find_tables", "row_record", "column_record", "is_mark_table"]
+__all__ = ["TableSpan", "find_tables", "row_record", "column_record", "is_mark_table", "table_marker", "TABLE_MARKER"]
 
 MARKS = {"✓": "yes (✓)", "✔": "yes (✓)", "✗": "no (✗)", "✘": "no (✗)", "x": "marked (x)", "X": "marked (x)",
          "": "not marked (blank)", "-": "none (-)", "–": "none (-)"}
@@ -25,6 +25,17 @@ _DATE = r"(?:\d{1,2}[./]\d{1,2}[./]\d{2,4})"
 _DATE_ROW = re.compile(rf"^(?P<label>\S.*?)\s+(?P<vals>(?:(?:{_DATE}|-)\s+)*(?:{_DATE}|-))\s*$")
 _CAPTION = re.compile(r"^\s*Table\s+\d+\s*[:.–—-]")
 _SPACE_ROW = re.compile(r"^(?P<label>.*?[A-Za-z)\]])?\s(?P<cells>[ x]*x[ x]*)$")
+
+
+# Readers that see a document's tables as tables (PDF, Word, OpenDocument) hand them over typed, and leave
+# one marker line where each stood in the text; the cleaner puts the table's records there. The marker is
+# made of private-use characters, which no extracted text holds.
+TABLE_MARKER = re.compile(r"^\ue000table (\d+)\ue000$")
+
+
+def table_marker(n: int) -> str:
+    """The line standing for the reader's table n (0-based) in the raw text."""
+    return f"\ue000table {n}\ue000"
 
 
 @dataclass
@@ -256,7 +267,9 @@ def row_record(table: Table, i: int) -> tuple[str, str]:
             groups.setdefault(_value(v), []).append(col)
         body = "; ".join(f"{v} for {', '.join(cols)}" for v, cols in groups.items())
     else:
-        body = "; ".join(f"{col}: {_value(v)}" for col, v in zip(table.columns, values, strict=True))
+        # an empty cell of a value table says nothing ("Fiscal Year 2020 Program Totals" has no dates)
+        body = "; ".join(f"{col}: {_value(v)}" for col, v in zip(table.columns, values, strict=True) if v)
+        body = body or "no values"
     return f"{_name(table)}, {where} \u201c{label}\u201d ({table.row_header}): {body}.", locator
 
 
