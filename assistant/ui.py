@@ -1,55 +1,64 @@
 """Gradio research UI: streamed cited answers with a sources panel, follow-ups, a document library with
-uploads, per-session settings, feedback, and an `/ask` API endpoint. UI only: the logic is in `assistant`.
+uploads, per-session settings, feedback, and an `/ask` API endpoint. UI only: the logic is elsewhere in
+the package, reached through its public functions.
 
-Offline and safe by default: analytics and version checks off, no share link, binds 127.0.0.1 (port
-GRADIO_SERVER_PORT, default 7860). Another address (ASSISTANT_HOST or GRADIO_SERVER_NAME) needs
-ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD.  Run: `make run` or `.venv/bin/python app.py`.
+Start it with `assistant ui`, `python -m assistant` or `make run`. Offline and safe by default: analytics
+and version checks off (set in `assistant/__init__.py` before gradio is imported), no share link, binds
+127.0.0.1 (port GRADIO_SERVER_PORT, default 7860). Another address (ASSISTANT_HOST or GRADIO_SERVER_NAME)
+needs ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD.
+
+While an answer is prepared the chat shows the step that runs and its seconds: the model loading (it is
+warmed up in a background thread at launch, so normally done before the first question), the follow-up
+being understood, the search and the reading of the passages (the local model reads its prompt before the
+first token: ~11-25 s on 2 cores), the writing, and every status `stream_answer` reports.
 """
 
 from __future__ import annotations
 
+import html
 import os
+import queue
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import gradio as gr
 
-import html  # noqa: E402
-import re  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Mapping  # noqa: E402
-
-import gradio as gr  # noqa: E402
-
-from assistant import (  # noqa: E402
-    BACKEND_CHOICES,
-    TOP_K_RANGE,
+from .answer import answer, get_retriever, stream_answer
+from .config import Settings
+from .conversation import Turn, is_follow_up, standalone_question
+from .errors import AssistantError
+from .feedback import record_feedback
+from .generate import get_generator
+from .library import (
     UPLOAD_TYPES,
-    AssistantError,
-    Citation,
-    Settings,
-    Turn,
     add_document,
-    answer,
-    check_backend,
     document_html,
     get_document,
     list_documents,
     passage_html,
     prepare_index,
-    record_feedback,
-    session_overrides,
-    standalone_question,
-    stream_answer,
 )
+from .session import BACKEND_CHOICES, TOP_K_RANGE, check_backend, session_overrides
+from .types import Answer, Citation
+
+__all__ = ["build", "main", "launch_options", "warm_up", "WarmUp", "answer_markdown", "TITLE"]
 
 TITLE = "EU security & defence partnerships — cited answers"
 EXAMPLES = ["Which SDPs cover space security?",
             "When did the EU and Japan sign their security and defence partnership?",
             "What does the Strategic Compass say about partnerships with NATO?",
             "Which partners are listed in Table 1 of the in-depth analysis?"]
-WAITING = "<span class='pending'>Waiting for the model… (your place in the queue: see “queue” in the corner)</span>"
+# Shown between the click and the start of the answer; with one answer at a time it stays only while
+# another question is answered (Gradio shows the place in the queue in the corner).
+WAITING = "<span class='pending'>Waiting for your turn: one question is answered at a time (your place in the " \
+          "queue shows in the corner).</span>"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+TICK = 1.0  # seconds between progress updates while a step gives no output of its own
+ABSTAIN_ANSWER_PART = "\n\nWhat they do say:"  # where an abstention's text used to carry a partial answer
 
 CSS = """
 .gradio-container {max-width: 1500px !important; margin: auto;}
@@ -68,10 +77,21 @@ CSS = """
 #sources .empty {color: var(--body-text-color-subdued);}
 a.cite {text-decoration: none; font-weight: 600; color: #b45309 !important; cursor: pointer;}
 .abstain {border-left: 4px solid #9ca3af; background: rgba(156,163,175,.14); padding: 6px 10px; border-radius: 6px;}
-.notice {font-size: .85em; color: #92400e;}
+.notice {font-size: .85em; border-left: 3px solid #d97706; padding: 2px 8px; color: var(--body-text-color);}
+.notice b {color: #b45309;}
 .error-msg {border-left: 4px solid #dc2626; background: rgba(220,38,38,.08); padding: 6px 10px; border-radius: 6px;}
 .rewrite {font-size: .9em; color: var(--body-text-color-subdued); margin-bottom: 4px;}
 .meta {font-size: .8em; color: var(--body-text-color-subdued); margin-top: 6px;}
+.progress {font-size: .9em; color: var(--body-text-color-subdued); margin-bottom: 4px;}
+.progress .step {font-weight: 600; color: var(--body-text-color);}
+.progress .spin {display: inline-block; width: .8em; height: .8em; margin-right: 6px; vertical-align: -1px;
+  border: 2px solid var(--border-color-primary); border-top-color: #d97706; border-radius: 50%;
+  animation: spin 1s linear infinite;}
+@keyframes spin {to {transform: rotate(360deg);}}
+.draft {opacity: .75;}
+#warm {font-size: .85em; color: var(--body-text-color-subdued);}
+#warm .ready {color: #15803d;}
+#warm .failed {color: #dc2626;}
 .doc table {border-collapse: collapse; font-size: .85em; margin: 8px 0 16px;}
 .doc th, .doc td {border: 1px solid var(--border-color-primary); padding: 3px 6px; vertical-align: top;}
 .doc caption {font-weight: 600; text-align: left; padding: 4px 0;}
@@ -121,6 +141,144 @@ def launch_options(env: Mapping[str, str] = os.environ) -> dict:
     return {"server_name": host, "server_port": port, "auth": (user, password) if user and password else None}
 
 
+# --------------------------------------------------------------------------- warm-up at launch
+
+
+class WarmUp:
+    """Opens the index (chunks, BM25, MiniLM) and loads the generator in a background thread, so that the
+    first question does not pay for it. `step` says what it is doing; `done` is set when it ends."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.step = "starting"
+        self.error = ""
+        self.model = ""
+        self.started = time.perf_counter()
+        self.seconds: float | None = None
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="assistant-warm-up", daemon=True)
+
+    def start(self) -> WarmUp:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self.step = "opening the index"
+            get_retriever(self.settings).search("security and defence partnerships", self.settings.candidates)
+            generator = get_generator(self.settings)
+            if generator is not None:
+                self.model = f"{generator.backend} · {generator.model}"
+                self.step = f"loading the model ({self.model})"
+                generator.warm_up()
+            else:
+                self.model = "extractive (no LLM)"
+        except AssistantError as e:
+            self.error = str(e)
+        except Exception as e:  # noqa: BLE001 - shown in the page; the questions will say more
+            self.error = f"{type(e).__name__}: {e}"
+        finally:
+            self.seconds = time.perf_counter() - self.started
+            self.done.set()
+
+    def elapsed(self) -> float:
+        return self.seconds if self.seconds is not None else time.perf_counter() - self.started
+
+    def status_html(self) -> str:
+        """One line for the page header."""
+        if not self.done.is_set():
+            return (f"<span class='spin'></span>Getting ready: {html.escape(self.step)}… {self.elapsed():.0f} s "
+                    "(you can ask now; the answer starts when this is done)")
+        if self.error:
+            return (f"<span class='failed'>Not ready: {html.escape(self.error)}</span> — run "
+                    "<code>assistant doctor</code> to see what to fix.")
+        return f"<span class='ready'>Ready</span>: {html.escape(self.model)} (loaded in {self.seconds:.1f} s)."
+
+
+_warm: WarmUp | None = None
+
+
+def warm_up(settings: Settings | None = None) -> WarmUp:
+    """Start warming up in the background (once per process); the UI's header and first question use it."""
+    global _warm
+    if _warm is None:
+        _warm = WarmUp(settings or Settings.load()).start()
+    return _warm
+
+
+def _warm_status() -> tuple[str, Any]:
+    """The header line, and the timer that refreshes it stops once the warm-up has ended."""
+    if _warm is None:
+        return "", gr.Timer(active=False)
+    return _warm.status_html(), gr.Timer(active=not _warm.done.is_set())
+
+
+# --------------------------------------------------------------------------- progress while answering
+
+
+class _Steps:
+    """The step an answer is at, how long it has run, and the steps done before it."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.label = ""
+        self.since = self.t0
+        self.done: list[tuple[str, float]] = []
+
+    def go(self, label: str) -> None:
+        now = time.perf_counter()
+        if self.label:
+            self.done.append((self.label, now - self.since))
+        self.label, self.since = label, now
+
+    def html(self) -> str:
+        now = time.perf_counter()
+        earlier = "".join(f" · {html.escape(lbl)} {s:.1f} s" for lbl, s in self.done)
+        return (f"<div class='progress'><span class='spin'></span><span class='step'>{html.escape(self.label)}…"
+                f"</span> {now - self.since:.0f} s{earlier}</div>")
+
+
+_END = object()
+
+
+def _ticking(items: Iterator, stop: threading.Event, every: float = TICK) -> Iterator:
+    """Items of `items`, consumed in a worker thread, with None yielded whenever `every` seconds pass
+    without one (so the caller can refresh a clock). Exceptions are re-raised here; setting `stop` makes
+    the worker close `items` at its next item (a user who left stops paying for the rest)."""
+    q: queue.Queue = queue.Queue()
+
+    def work() -> None:
+        try:
+            for item in items:
+                q.put((True, item))
+                if stop.is_set():
+                    break
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            q.put((False, e))
+        finally:
+            close = getattr(items, "close", None)
+            if close:
+                close()
+            q.put((True, _END))
+
+    threading.Thread(target=work, name="assistant-answer", daemon=True).start()
+    while True:
+        try:
+            ok, item = q.get(timeout=every)
+        except queue.Empty:
+            yield None
+            continue
+        if not ok:
+            raise item
+        if item is _END:
+            return
+        yield item
+
+
+def _once(fn: Callable[[], Any]) -> Iterator:
+    yield fn()
+
+
 # --------------------------------------------------------------------------- rendering
 
 
@@ -129,13 +287,28 @@ def _cite_links(text: str, turn: int) -> str:
                   text)
 
 
+def _abstention(text: str) -> str:
+    """An abstention's own words: what the documents do not say and what they cover, never an answer."""
+    return text.split(ABSTAIN_ANSWER_PART, 1)[0].rstrip()
+
+
+def answer_markdown(a: Answer) -> str:
+    """The answer as Markdown with its numbered sources; an abstention without any answer or citations."""
+    if not a.abstained:
+        return a.to_markdown()
+    lines = [_abstention(a.text)]
+    if a.notice:
+        lines += ["", f"_Note: {a.notice}_"]
+    return "\n".join(lines)
+
+
 def _answer_html(a: dict, turn: int, ttft: float | None) -> str:
-    body = _cite_links(a["text"], turn)
     if a["abstained"]:
-        body = f"<div class='abstain'>\n\n{body}\n\n</div>"
-    parts = [body]
+        parts = [f"<div class='abstain'>\n\n{_abstention(a['text'])}\n\n</div>"]
+    else:
+        parts = [_cite_links(a["text"], turn)]
     if a.get("notice"):
-        parts.append(f"<div class='notice'>ⓘ {html.escape(a['notice'])}</div>")
+        parts.append(f"<div class='notice'><b>Note:</b> {html.escape(a['notice'])}</div>")
     first = f" · first token {ttft:.1f} s" if ttft is not None else ""
     who = "extractive (no LLM)" if a["backend"] == "none" else f"{a['backend']} · {a['model']}"
     parts.append(f"<div class='meta'>answered by {html.escape(who)}{first} · {a['seconds']:.1f} s</div>")
@@ -152,18 +325,16 @@ def _turn_message(t: dict) -> str:
 
 
 def _sources_block(a: dict, citations: list[Citation], turn: int) -> str:
-    """Sources of one answer: title, file, locator and the quote marked in its context."""
-    out = []
-    for c in citations:
-        out.append(f"<div class='src' id='src-{turn}-{c.n}'><div class='src-head'><span class='src-n'>"
+    """Sources of one answer: title, file, locator and the quote marked in its context. An abstention has
+    no sources, only the closest passages."""
+    if a["abstained"]:
+        return ("<div class='closest'>Not answered by the documents. Closest passages:<ul>"
+                + "".join(f"<li><b>{html.escape(h['title'])}</b> — {html.escape(h['locator'])}</li>"
+                          for h in a.get("closest", [])) + "</ul></div>")
+    return "".join(f"<div class='src' id='src-{turn}-{c.n}'><div class='src-head'><span class='src-n'>"
                    f"[{c.n}]</span>{html.escape(c.title)}</div><div class='src-loc'>"
                    f"{html.escape(c.locator or 'passage')} · {html.escape(c.source)}</div>"
-                   f"<blockquote class='src-ctx'>{passage_html(c)}</blockquote></div>")
-    if not out and a["abstained"]:
-        out.append("<div class='closest'>Not answered by the documents. Closest passages:<ul>"
-                   + "".join(f"<li><b>{html.escape(h['title'])}</b> — {html.escape(h['locator'])}</li>"
-                             for h in a.get("closest", [])) + "</ul></div>")
-    return "".join(out)
+                   f"<blockquote class='src-ctx'>{passage_html(c)}</blockquote></div>" for c in citations)
 
 
 def _sources_panel(turns: list[dict]) -> str:
@@ -196,7 +367,8 @@ def echo(message: str, history: list) -> list:
 
 
 def respond(message: str, history: list, turns: list[dict] | None, overrides: dict | None):
-    """Stream one answer: rewrite a follow-up, stream tokens, then the checked answer with its sources."""
+    """Stream one answer: the step that runs and its seconds, then the tokens, then the checked answer with
+    its sources."""
     turns = list(turns or [])
     overrides = dict(overrides or {})
     message = (message or "").strip()
@@ -205,47 +377,76 @@ def respond(message: str, history: list, turns: list[dict] | None, overrides: di
         yield base, _sources_panel(turns), turns, gr.skip(), ""
         return
     n = len(turns) + 1
-    t0 = time.perf_counter()
-    head = ""
+    user = {"role": "user", "content": message}
+    steps = _Steps()
+    head, draft = "", ""
+    stop = threading.Event()
+
+    def shown() -> list[dict]:
+        body = f"<div class='draft'>{html.escape(draft)} ▌</div>" if draft else ""
+        return [*base, user, {"role": "assistant", "content": head + steps.html() + body}]
+
     try:
-        rw = standalone_question(message, [Turn(t["question"], t["answer"]["text"]) for t in turns], **overrides)
+        if _warm is not None and not _warm.done.is_set():
+            steps.go("getting ready: " + _warm.step)
+            while not _warm.done.wait(TICK):
+                steps.label = "getting ready: " + _warm.step
+                yield shown(), gr.skip(), turns, gr.skip(), ""
+        history_turns = [Turn(t["question"], t["answer"]["text"]) for t in turns]
+        if is_follow_up(message, history_turns):
+            steps.go("understanding the follow-up")
+        rw = None
+        for item in _ticking(_once(lambda: standalone_question(message, history_turns, **overrides)), stop):
+            if item is None:
+                yield shown(), gr.skip(), turns, gr.skip(), ""
+            else:
+                rw = item
+        assert rw is not None
         if rw.rewritten:
             head = _rewrite_head(rw.question)
-        user = {"role": "user", "content": message}
-        yield [*base, user, {"role": "assistant", "content": head + "<em>retrieving passages…</em>"}], \
-            gr.skip(), turns, gr.skip(), ""
-        shown, ttft, final = "", None, None
-        for ev in stream_answer(rw.question, **overrides):
-            if ev.kind == "status":  # a second attempt streams afresh (after a send-back or a refusal)
-                shown = ""
-                msg = head + f"<em>{html.escape(ev.text)}</em>"
+        top_k = Settings.load(**overrides).top_k
+        steps.go(f"searching the documents and reading up to {top_k} passages")
+        yield shown(), gr.skip(), turns, gr.skip(), ""
+        ttft, final, restart = None, None, False
+        for ev in _ticking(stream_answer(rw.question, **overrides), stop):
+            if ev is None:
+                pass
+            elif ev.kind == "status":  # a second attempt streams afresh (after a send-back or a refusal)
+                steps.go(ev.text)
+                restart = True
             elif ev.kind == "token":
                 if ttft is None:
-                    ttft = time.perf_counter() - t0
-                shown += ev.text
-                msg = head + html.escape(shown) + " ▌"
+                    ttft = time.perf_counter() - steps.t0
+                    steps.go("writing the answer")
+                if restart:
+                    draft, restart = "", False
+                    steps.go("writing again")
+                draft += ev.text
             else:
                 final = ev.answer
                 break
-            yield [*base, user, {"role": "assistant", "content": msg}], gr.skip(), turns, gr.skip(), ""
+            yield shown(), gr.skip(), turns, gr.skip(), ""
     except AssistantError as e:
-        err = f"<div class='error-msg'>⚠ {html.escape(str(e))}</div>"
-        yield [*base, {"role": "user", "content": message}, {"role": "assistant", "content": head + err}], \
-            _sources_panel(turns), turns, gr.skip(), ""
+        err = f"<div class='error-msg'><b>Error:</b> {html.escape(str(e))}</div>"
+        yield [*base, user, {"role": "assistant", "content": head + err}], _sources_panel(turns), turns, gr.skip(), ""
         return
-    assert final is not None
+    finally:
+        stop.set()
+    assert isinstance(final, Answer)
     a = final.to_dict()
-    a["seconds"] = time.perf_counter() - t0  # what the user waited, rewrite included
+    a["seconds"] = time.perf_counter() - steps.t0  # what the user waited, rewrite included
     a["closest"] = [{"title": h.chunk.title, "locator": h.chunk.locator or h.chunk.section} for h in final.hits[:3]]
+    if a["abstained"]:
+        a["text"], a["citations"] = _abstention(a["text"]), []
     turns.append({"asked": message, "question": rw.question, "rewritten": rw.rewritten, "answer": a,
                   "html": _answer_html(a, n, ttft), "sources": _sources_block(a, final.citations, n)})
-    yield _history(turns), _sources_panel(turns), turns, final.to_markdown(), ""
+    yield _history(turns), _sources_panel(turns), turns, answer_markdown(final), ""
 
 
 def ask(question: str) -> str:
     """Answer Markdown with [n] markers followed by the numbered sources (API endpoint /ask)."""
     try:
-        return answer(question).to_markdown()
+        return answer_markdown(answer(question))
     except AssistantError as e:
         return f"Error: {e}"
 
@@ -273,8 +474,8 @@ def apply_settings(backend: str, base_url: str, model: str, api_key: str, top_k:
         ov = session_overrides(backend, base_url, model, api_key, top_k)
         status = check_backend(**ov)
     except AssistantError as e:
-        return current or {}, f"⚠ {e} — settings not changed."
-    return ov, f"✓ {status} Sources per answer: {ov.get('top_k')}."
+        return current or {}, f"**Not changed:** {e}"
+    return ov, f"**Applied.** {status} Sources per answer: {ov.get('top_k')}."
 
 
 # --------------------------------------------------------------------------- documents
@@ -303,21 +504,21 @@ def show_document(source: str | None) -> str:
     try:
         return document_html(get_document(source))
     except AssistantError as e:
-        return f"<div class='error-msg'>⚠ {html.escape(str(e))}</div>"
+        return f"<div class='error-msg'><b>Error:</b> {html.escape(str(e))}</div>"
 
 
 def upload(file, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - Gradio's progress injection
     if not file:
-        return "⚠ Choose a file first.", gr.skip(), gr.skip()
+        return "**Choose a file first.**", gr.skip(), gr.skip()
     path = file if isinstance(file, str) else getattr(file, "name", str(file))
     name = os.path.basename(str(path))
     progress(0, desc=f"checking {name}")
     try:
         summary = add_document(path, name, progress=True)
     except AssistantError as e:
-        return f"⚠ {e}", gr.skip(), gr.skip()
+        return f"**Not added:** {e}", gr.skip(), gr.skip()
     table, choices = _doc_list()
-    return (f"✓ Added **{name}** and updated the index: {summary.line()}. You can ask about it now.",
+    return (f"**Added {name}** and updated the index: {summary.line()}. You can ask about it now.",
             table, gr.update(choices=choices, value=name))
 
 
@@ -333,6 +534,8 @@ def build() -> gr.Blocks:
         gr.Markdown(f"## {TITLE}\nEvery sentence is backed by a quote from the indexed documents, or the "
                     "assistant says the documents don't say. Follow-up questions are understood from the "
                     "conversation.")
+        warm = gr.HTML("", elem_id="warm")
+        timer = gr.Timer(1.0, active=False)
         with gr.Tab("Ask"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=340):
@@ -397,8 +600,9 @@ def build() -> gr.Blocks:
         clear.click(new_conversation, None, [chatbot, sources, turns, md], queue=False, api_visibility="undocumented")
         copy_btn.click(None, md, None, js="(x) => { if (x) navigator.clipboard.writeText(x); }")
         chatbot.like(on_feedback, turns, feedback_note, queue=False, api_visibility="undocumented")
-        demo.load(_doc_view, None, [docs, pick], queue=False,
-                  api_visibility="undocumented")
+        demo.load(_doc_view, None, [docs, pick], queue=False, api_visibility="undocumented")
+        demo.load(_warm_status, None, [warm, timer], queue=False, api_visibility="undocumented")
+        timer.tick(_warm_status, None, [warm, timer], queue=False, api_visibility="undocumented")
         pick.change(show_document, pick, view, queue=False, api_visibility="undocumented")
         add_btn.click(upload, upl, [upl_status, docs, pick], concurrency_limit=1, concurrency_id="index",
                       api_visibility="undocumented")
@@ -409,19 +613,21 @@ def build() -> gr.Blocks:
 
 
 def main() -> None:
+    """Bring the index up to date, start warming up the model, and serve the UI (blocks until stopped)."""
     try:
         opts = launch_options()
     except SystemExit as e:
         print(e, file=sys.stderr)
         raise SystemExit(2) from None
-    settings = Settings.load()
     try:
+        settings = Settings.load()
         summary = prepare_index(settings, progress=True)  # built if missing, refreshed if corpus/ or code changed
         if summary is not None:
             print(summary.line(), flush=True)
     except AssistantError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(1) from None
+    warm_up(settings)  # the model loads while Gradio starts, not on the first question
     demo = build()
     demo.queue(default_concurrency_limit=4)
     print(f"UI on http://{opts['server_name']}:{opts['server_port']}", flush=True)
