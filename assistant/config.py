@@ -16,7 +16,10 @@ from .errors import ConfigError
 
 __all__ = ["Settings", "BACKENDS", "PROJECT_ROOT"]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A source checkout keeps corpus/, index/ and eval/ beside the package; an installed package (a wheel in
+# site-packages) uses the folder it is run from instead.
+_CHECKOUT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
 BACKENDS = ("local", "openai", "ollama", "none")
 _ALIASES = {"llama-cpp": "local", "llamacpp": "local", "openai-compatible": "openai", "extractive": "none"}
 
