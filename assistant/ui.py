@@ -241,11 +241,12 @@ class _Steps:
 _END = object()
 
 
-def _ticking(items: Iterator, stop: threading.Event, every: float = TICK) -> Iterator:
+def _ticking(items: Iterator, stop: threading.Event, every: float | None = None) -> Iterator:
     """Items of `items`, consumed in a worker thread, with None yielded whenever `every` seconds pass
     without one (so the caller can refresh a clock). Exceptions are re-raised here; setting `stop` makes
     the worker close `items` at its next item (a user who left stops paying for the rest)."""
     q: queue.Queue = queue.Queue()
+    every = every or TICK
 
     def work() -> None:
         try:

@@ -1,5 +1,6 @@
 """The UI's non-UI parts: follow-up rewriting, the document library and safe uploads, feedback, per-session
-settings, and the UI's launch safety (host, auth; `python app.py` still starts it). Fast: tiny corpus, no LLM, no server."""
+settings, and the UI's launch safety (host, auth; `python app.py` still starts it). Fast: tiny corpus, no LLM,
+no server."""
 
 from __future__ import annotations
 
