@@ -43,13 +43,14 @@ def settings_table(settings: Settings | None = None) -> str:
         ["| variable | value | default | meaning |", "|---|---|---|---|"]
     for env, default, doc in Settings.describe():
         default = default.replace(str(PROJECT_ROOT), "<repo>").replace(home, "~")
+        shown = f"`{default}`" if default else "(empty)"
         if settings is None:
-            rows.append(f"| `{env}` | `{default}` | {doc} |")
+            rows.append(f"| `{env}` | {shown} | {doc} |")
         else:
             value = str(getattr(settings, env.removeprefix("ASSISTANT_").lower()))
             if env == "ASSISTANT_LLM_API_KEY" and value:
                 value = "(set)"
-            rows.append(f"| `{env}` | `{value}` | `{default}` | {doc} |")
+            rows.append(f"| `{env}` | {f'`{value}`' if value else '(empty)'} | {shown} | {doc} |")
     return "\n".join(rows)
 
 
