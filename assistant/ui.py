@@ -62,7 +62,7 @@ ABSTAIN_ANSWER_PART = "\n\nWhat they do say:"  # where an abstention's text used
 
 CSS = """
 .gradio-container {max-width: 1500px !important; margin: auto;}
-#sources {max-height: 640px; overflow-y: auto; padding: 4px 8px;}
+#sources {max-height: 640px; overflow-y: auto !important; padding: 4px 8px;}
 #sources .turn-q {font-weight: 600; margin: 10px 0 6px; color: var(--body-text-color-subdued);}
 #sources .src {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
   margin: 0 0 10px; transition: box-shadow .3s, border-color .3s;}
@@ -97,7 +97,7 @@ a.cite {text-decoration: none; font-weight: 600; color: #b45309 !important; curs
 .doc caption {font-weight: 600; text-align: left; padding: 4px 0;}
 .doc .doc-table {overflow-x: auto;}
 .doc .doc-meta {color: var(--body-text-color-subdued);}
-#doc-view {max-height: 720px; overflow-y: auto;}
+#doc-view {max-height: 720px; overflow-y: auto !important;}  /* Gradio sets overflow: visible on blocks */
 @media (max-width: 720px) {#chat {height: 430px !important; min-height: 0 !important;}
   #sources {max-height: none;}}
 table.doc-list {border-collapse: collapse; width: 100%; font-size: .9em;}
@@ -106,6 +106,15 @@ table.doc-list th, table.doc-list td {border-bottom: 1px solid var(--border-colo
 table.doc-list td.num {text-align: right;}
 table.doc-list code {font-size: .85em; word-break: break-all;}
 """
+
+
+def _theme():
+    """Gradio's default theme without its Source Sans Pro SemiBold: the file Gradio 6.31 ships for weight 600
+    holds only the glyphs "A" and "B", so every bold A and B came from another font (a small-capital-looking A
+    in "Albania" in the table headers); weight 600 now resolves to the complete Bold."""
+    return gr.themes.Default(font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif",
+                                   "system-ui", "sans-serif"])
+
 
 # [n] links are plain anchors; this handler (page-wide, so it survives re-renders) scrolls the sources
 # panel to the cited source and outlines it instead of navigating.
@@ -180,6 +189,8 @@ class WarmUp:
         finally:
             self.seconds = time.perf_counter() - self.started
             self.done.set()
+            print(f"warm-up: not ready after {self.seconds:.1f} s: {self.error}" if self.error else
+                  f"warm-up: {self.model} ready in {self.seconds:.1f} s", file=sys.stderr, flush=True)
 
     def elapsed(self) -> float:
         return self.seconds if self.seconds is not None else time.perf_counter() - self.started
@@ -636,7 +647,7 @@ def main() -> None:
     # far larger files are stopped by Gradio before they are stored.
     try:
         demo.launch(**opts, share=False, ssr_mode=False, max_file_size=f"{4 * settings.max_file_mb:g}mb",
-                    css=CSS, head=HEAD, show_error=True, footer_links=["api"], quiet=False)
+                    css=CSS, head=HEAD, theme=_theme(), show_error=True, footer_links=["api"], quiet=False)
     except OSError as e:  # the port is taken (another UI still running?)
         print(f"error: cannot serve on {opts['server_name']}:{opts['server_port']} ({e.__class__.__name__}: "
               f"{str(e).split('. ')[0]}); set GRADIO_SERVER_PORT to a free port", file=sys.stderr)

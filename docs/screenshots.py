@@ -56,8 +56,8 @@ def main(url: str) -> None:
             page.fill("#question textarea", ANSWERED)
             page.click("#ask-btn")
             page.wait_for_selector("#chat .progress", timeout=60_000)
-            page.wait_for_function("/[1-9] s/.test(document.querySelector('#chat .progress').innerText)",
-                                   timeout=60_000)
+            page.wait_for_function("/passages… ([5-9]|\\d\\d) s/.test(document.querySelector('#chat .progress')"
+                                   "?.innerText || '')", timeout=120_000)
             _save(page.screenshot(), "ui-progress.png")
             page.wait_for_function("document.querySelectorAll('#chat .meta').length >= 1", timeout=300_000)
             page.click("#chat a.cite >> nth=0")
@@ -84,8 +84,13 @@ def main(url: str) -> None:
             page.click("#doc-pick input")
             page.get_by_role("option", name=re.compile("bilateral security and defence partnerships$")).first.click()
             page.wait_for_selector("#doc-view table caption", timeout=30_000)
+            page.set_viewport_size({"width": 1400, "height": 1250})
+            page.eval_on_selector("#doc-view", "(el) => { const t = el.querySelectorAll('.doc-table')[1]; "
+                                               "el.scrollTop = t.offsetTop - el.offsetTop - 40; }")
+            page.evaluate("window.scrollTo(0, 0)")
             page.wait_for_timeout(300)
             _save(page.screenshot(), "ui-documents.png")
+            page.set_viewport_size({"width": 1400, "height": 900})
 
             dark = browser.new_page(viewport={"width": 1400, "height": 900})
             dark.goto(url.rstrip("/") + "/?__theme=dark")

@@ -182,3 +182,9 @@ def test_a_failed_warm_up_says_what_to_run(tiny_env, monkeypatch):
 def test_app_py_is_a_thin_launcher():
     text = (REPO / "app.py").read_text()
     assert "from assistant.ui import main" in text and len(text.splitlines()) < 15
+
+
+def test_the_theme_leaves_out_gradios_broken_semibold():
+    """Gradio 6.31's SourceSansPro-SemiBold.woff2 holds only "A" and "B": bold text mixed two fonts."""
+    css = "".join(f.stylesheet()["css"] or "" for f in ui._theme()._font if hasattr(f, "stylesheet"))
+    assert "SemiBold" not in css and "SourceSansPro-Bold.woff2" in css and "SourceSansPro-Regular.woff2" in css
