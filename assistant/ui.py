@@ -238,7 +238,7 @@ class _Steps:
 
     def go(self, label: str) -> None:
         now = time.perf_counter()
-        if self.label:
+        if self.label and now - self.since >= 0.05:  # a step replaced at once (a status naming it) is not one
             self.done.append((self.label, now - self.since))
         self.label, self.since = label, now
 
@@ -430,9 +430,10 @@ def respond(message: str, history: list, turns: list[dict] | None, overrides: di
                 if ttft is None:
                     ttft = time.perf_counter() - steps.t0
                     steps.go("writing the answer")
-                if restart:
-                    draft, restart = "", False
+                elif restart:
+                    draft = ""
                     steps.go("writing again")
+                restart = False
                 draft += ev.text
             else:
                 final = ev.answer

@@ -188,3 +188,25 @@ def test_the_theme_leaves_out_gradios_broken_semibold():
     """Gradio 6.31's SourceSansPro-SemiBold.woff2 holds only "A" and "B": bold text mixed two fonts."""
     css = "".join(f.stylesheet()["css"] or "" for f in ui._theme()._font if hasattr(f, "stylesheet"))
     assert "SemiBold" not in css and "SourceSansPro-Bold.woff2" in css and "SourceSansPro-Regular.woff2" in css
+
+
+def test_status_events_before_the_first_token_are_steps_not_restarts(tiny_env, monkeypatch):
+    """Status events the answering path may add ('reading 4 passages') are shown as steps; only a status after
+    tokens makes the next tokens a new draft."""
+    def fake_stream(question, **overrides):
+        from assistant.answer import StreamEvent
+
+        yield StreamEvent("status", "reading 4 passages")
+        time.sleep(0.3)
+        yield StreamEvent("token", "The pact was signed ")
+        yield StreamEvent("token", "on 3 March 2021 [1].")
+        yield StreamEvent("answer", answer=Answer(question, "The pact was signed on 3 March 2021 [1].", [], False,
+                                                  "stub", "s", 1.0))
+
+    monkeypatch.setattr(ui, "stream_answer", fake_stream)
+    shown, _ = _turn("When was the Northern Fisheries Pact signed?", {"llm": "none"})
+    assert any("reading 4 passages…" in s for s in shown)
+    writing = [s for s in shown if "writing the answer…" in s]
+    assert writing and "The pact was signed on 3 March 2021 [1]." in writing[-1]
+    assert not any("writing again" in s for s in shown)
+    assert "reading 4 passages 0." in writing[-1]  # the step before, with its seconds
