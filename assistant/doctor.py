@@ -21,6 +21,7 @@ import json
 import re
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -192,8 +193,9 @@ def check_chroma_server(settings: Settings) -> Check:
     if not settings.chroma_url:
         return Check("chroma server", None, "not used (ASSISTANT_CHROMA_URL is empty: embedded index)")
     url = settings.chroma_url.rstrip("/")
-    fix = (f"start it: chroma run --path /srv/assistant-chroma --host HOST --port PORT (to serve {url}), "
-           "or unset ASSISTANT_CHROMA_URL to use the embedded index")
+    parts = urllib.parse.urlsplit(url)
+    fix = (f"start it: chroma run --path /srv/assistant-chroma --host {parts.hostname} --port {parts.port or 8000}"
+           "   (or unset ASSISTANT_CHROMA_URL to use the embedded index)")
     try:
         with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=5) as r:  # noqa: S310 - a configured URL
             json.loads(r.read() or b"{}")
@@ -265,11 +267,17 @@ def iter_checks(settings: Settings | None = None, hash_model: bool = True) -> It
         ("chroma server", lambda: check_chroma_server(settings)), ("index", lambda: check_index(settings)),
         ("llm server", lambda: check_llm_server(settings)),
     ]
+    server_down = False
     for name, check in checks:
+        if name == "index" and server_down:
+            yield Check("index", None, "not checked: the Chroma server does not answer")
+            continue
         try:
-            yield check()
+            result = check()
         except Exception as e:  # noqa: BLE001 - the doctor must report, not crash
-            yield Check(name, False, f"the check itself failed ({type(e).__name__}: {e})")
+            result = Check(name, False, f"the check itself failed ({type(e).__name__}: {e})")
+        server_down = server_down or (name == "chroma server" and result.ok is False)
+        yield result
 
 
 def run_checks(settings: Settings | None = None, hash_model: bool = True) -> list[Check]:

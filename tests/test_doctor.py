@@ -113,9 +113,13 @@ def test_an_index_behind_its_corpus(tiny_corpus, tmp_path):
 
 
 def test_chroma_server_not_answering(tmp_path):
-    url = f"http://127.0.0.1:{free_port()}"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
     c = check_chroma_server(Settings.load(chroma_url=url))
-    assert c.ok is False and url in c.detail and "chroma run" in c.fix and "ASSISTANT_CHROMA_URL" in c.fix
+    assert c.ok is False and url in c.detail and "ASSISTANT_CHROMA_URL" in c.fix
+    assert c.fix.startswith(f"start it: chroma run --path /srv/assistant-chroma --host 127.0.0.1 --port {port}")
+    checks = _by_name(run_checks(Settings.load(chroma_url=url, llm="none"), hash_model=False))
+    assert checks["index"].ok is None and "Chroma server does not answer" in checks["index"].detail
 
 
 class _Heartbeat(BaseHTTPRequestHandler):
