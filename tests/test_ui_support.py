@@ -1,5 +1,6 @@
 """The UI's non-UI parts: follow-up rewriting, the document library and safe uploads, feedback, per-session
-settings, and app.py's launch safety (host, auth). Fast: tiny corpus, no LLM, no server."""
+settings, and the UI's launch safety (host, auth; `python app.py` still starts it). Fast: tiny corpus, no LLM,
+no server."""
 
 from __future__ import annotations
 
@@ -224,19 +225,16 @@ def test_settings_tab_reports_errors_without_traceback():
     ov, status = app.apply_settings("openai", "http://127.0.0.1:9/v1", "m", "", 4, {"llm": "none"})
     assert ov == {"llm": "none"} and "cannot connect" in status and "Traceback" not in status
     ov, status = app.apply_settings("none", "", "", "", 3, {})
-    assert ov == {"llm": "none", "top_k": 3} and status.startswith("✓")
+    assert ov == {"llm": "none", "top_k": 3} and status.startswith("**Applied.**")
 
 
-# --------------------------------------------------------------------------- app.py launch safety
+# --------------------------------------------------------------------------- the UI's launch safety
 
 
 def _import_app():
-    sys.path.insert(0, str(REPO))
-    try:
-        import app  # noqa: PLC0415 - app.py is a script at the repository root
-    finally:
-        sys.path.remove(str(REPO))
-    return app
+    from assistant import ui
+
+    return ui
 
 
 def test_binds_loopback_by_default():
