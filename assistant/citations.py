@@ -16,7 +16,7 @@ from .prompts import REFUSAL_PATTERN
 from .text import ACRONYM, STOPWORDS, content_tokens, fold, label_share, mentions, present, sentence_spans, tokens
 from .types import Citation
 
-__all__ = ["Checked", "Known", "check_answer", "support", "best_quote", "split_claims", "marked"]
+__all__ = ["Checked", "Known", "check_answer", "support", "best_quote", "split_claims", "marked", "with_expansions"]
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _REFUSAL = re.compile(REFUSAL_PATTERN, re.I)
@@ -148,7 +148,7 @@ def _expands(name: str, acronyms: dict[str, str]) -> bool:
     return bool(acronyms.get(name) or acronyms.get(name.rstrip("s")))
 
 
-def _with_expansions(text: str, acronyms: dict[str, str]) -> str:
+def with_expansions(text: str, acronyms: dict[str, str]) -> str:
     """The text followed by the expansion of each acronym it uses ('ROK' -> 'Republic of Korea')."""
     used = {w.lower().rstrip("s") if w[:-1].isupper() and w.endswith("s") else w.lower() for w in ACRONYM.findall(text)}
     return " ".join([text, *(acronyms[a] for a in sorted(used) if a in acronyms)])
@@ -165,7 +165,7 @@ def support(claim: str, source_text: str, question: str, descriptor: str = "",
     if not a:
         return 0.0
     acronyms = acronyms or {}
-    source_text = _with_expansions(source_text, acronyms)
+    source_text = with_expansions(source_text, acronyms)
     p = set(content_tokens(source_text))
     q = set(content_tokens(question))
     src_fold = fold(source_text)

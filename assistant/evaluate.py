@@ -178,7 +178,7 @@ def run_eval(items: list[dict], settings: Settings, k: int | None = None, log=pr
 
 def _overrides(settings: Settings) -> dict:
     return {"llm": settings.llm, "top_k": settings.top_k, "index_dir": settings.index_dir,
-            "corpus_dir": settings.corpus_dir}
+            "corpus_dir": settings.corpus_dir, "steps_off": settings.steps_off}
 
 
 def summarise(rows: list[dict], settings: Settings, k: int) -> dict:
