@@ -37,7 +37,8 @@ def _llm(settings: Settings, lookup: bool):
 
     draft = LlamaPromptLookupDecoding(num_pred_tokens=10) if lookup else None
     return Llama(model_path=str(model_path(settings.local_model, settings.model_cache)), n_ctx=settings.n_ctx,
-                 n_threads=settings.n_threads, n_batch=512, verbose=False, seed=0, draft_model=draft)
+                 n_threads=settings.n_threads, n_batch=512, verbose=False, seed=0, draft_model=draft,
+                 logits_all=lookup)  # speculative decoding reads the logits of every drafted position
 
 
 def _run(llm, messages, max_tokens: int) -> tuple[float, int, int, str]:

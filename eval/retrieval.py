@@ -1,0 +1,72 @@
+"""Retrieval alone, per split: how often the gold evidence is among the fused hits at each depth, and how
+often it reaches the prompt (after evidence selection). No model is loaded; aggregate figures only.
+
+    .venv/bin/python eval/retrieval.py --split test [--top-k 5 --evidence-words 300 --candidates 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import sys
+
+from assistant.answer import get_retriever
+from assistant.config import Settings
+from assistant.evaluate import GOLD_DIR, SPLITS, load_gold, split_settings
+from assistant.evidence import select_evidence
+from assistant.text import fold
+
+DEPTHS = (1, 3, 5, 10, 20, 30)
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", fold(s))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--split", nargs="+", default=["test"])
+    ap.add_argument("--top-k", type=int)
+    ap.add_argument("--evidence-words", type=int)
+    ap.add_argument("--candidates", type=int)
+    ap.add_argument("--rrf-k", type=int, help="fusion constant to try instead of retrieve.RRF_K")
+    ap.add_argument("--fused-head", type=int, help="fused hits ahead of each ranker's first (retrieve.FUSED_HEAD)")
+    args = ap.parse_args()
+    retrieve_module = importlib.import_module("assistant.retrieve")  # the package exports a function of that name
+
+    if args.rrf_k is not None:
+        retrieve_module.RRF_K = args.rrf_k
+    if args.fused_head is not None:
+        retrieve_module.FUSED_HEAD = args.fused_head
+    for name in args.split:
+        split = SPLITS[name]
+        settings = split_settings(split, Settings.load(top_k=args.top_k, evidence_words=args.evidence_words,
+                                                       candidates=args.candidates))
+        retriever = get_retriever(settings, progress=True)
+        items = [i for i in load_gold([GOLD_DIR / split.file]) if i["type"] != "unanswerable" and i["evidence"]]
+        at = dict.fromkeys(DEPTHS, 0)
+        dense10 = lexical10 = 0
+        in_prompt = words = 0
+        for item in items:
+            ev = _norm(item["evidence"])
+            hits = retriever.search(item["question"], settings.candidates)
+            ranks = [r for r, h in enumerate(hits, 1) if h.chunk.source == item["source"] and ev in _norm(h.chunk.text)]
+            gold = [h for h in hits if h.chunk.source == item["source"] and ev in _norm(h.chunk.text)]
+            dense10 += any((h.dense_rank or 99) <= 10 for h in gold)
+            lexical10 += any((h.lexical_rank or 99) <= 10 for h in gold)
+            for d in DEPTHS:
+                at[d] += bool(ranks and ranks[0] <= d)
+            chosen = select_evidence(item["question"], hits, settings.top_k, settings.evidence_words, retriever.idf,
+                                     retriever.domain_acronyms)
+            in_prompt += any(e.chunk.source == item["source"] and ev in _norm(e.text) for e in chosen)
+            words += sum(len(e.text.split()) for e in chosen)
+        n = max(1, len(items))
+        print(f"{name}: {len(items)} answerable items | " + " ".join(f"@{d} {at[d] / n:.2f}" for d in DEPTHS)
+              + f" | dense @10 {dense10 / n:.2f} bm25 @10 {lexical10 / n:.2f}"
+              + f" | gold evidence in the prompt {in_prompt / n:.2f} | prompt evidence {words / n:.0f} words")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
