@@ -12,7 +12,7 @@ from .config import Settings
 from .evidence import Evidence
 from .question import Question
 from .retrieve import Retriever
-from .text import STOPWORDS, content_tokens, fold, initialisms, mentions, present
+from .text import STOPWORDS, content_tokens, fold, initialisms, mentions
 
 __all__ = ["gate_reason", "expansion", "META"]
 
@@ -49,14 +49,23 @@ def _missing_anchor(question: str, cited: list[Evidence], known: Known, common: 
     return None
 
 
+def _missing_term(q: Question, cited: list[Evidence], acronyms: dict[str, str]) -> str | None:
+    """A domain term the question names by its acronym ('FPA') that no cited passage mentions, as the
+    acronym or spelled out: an answer about an SDP does not answer a question about an FPA. Acronyms that
+    name a document or its publisher are not in `acronyms` (Retriever.domain_acronyms)."""
+    words = set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited)))
+    for t in sorted(q.terms):
+        exp = expansion(t, acronyms)
+        if exp and not mentions(words, t, exp):
+            return t.upper()
+    return None
+
+
 def _spelled_out(question: str, words: set[str]) -> set[str]:
     """`words` plus the words of each name in the question that they hold by its initials ('US' holds
     'United States')."""
     run_words = [w for short, run in initialisms(question).items() if short in words for w in run]
     return words | set(run_words) | set(content_tokens(" ".join(run_words)))  # as written and as stems
-
-
-QUESTION_COVERAGE = 0.55  # share of the question's content words the cited passages must contain
 
 
 META = set(content_tokens("according per table tables listed list lists document documents brief briefing "
@@ -73,56 +82,13 @@ def expansion(token: str, acronyms: dict[str, str]) -> str | None:
     return acronyms.get(token) or acronyms.get(token.rstrip("s"))
 
 
-def _question_coverage(question: str, cited: list[Evidence], ignore: set[str] = frozenset(),
-                       acronyms: dict[str, str] | None = None, publishers: str = "",
-                       given: set[str] = frozenset()) -> tuple[float, str | None]:
-    """How much of what the question asks about appears in the cited passages (titles excluded: a title
-    like '... security and defence partnerships' would cover every question; words that point at a
-    document or table rather than at content are ignored). An acronym counts as there when the passage
-    has it or every word of its expansion. Returns (share, the first acronym the passages lack): an
-    acronym names the very thing asked about (an SDP is not an FPA), so one that is missing decides."""
-    question = _QUESTION_FORM.sub(" ", question)
-    q = set(content_tokens(question)) - META - ignore
-    if not q:
-        return 1.0, None
-    words = _spelled_out(question, set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited)))
-                         ) | set(given)
-    titles = [" ".join(content_tokens(e.chunk.title)) for e in cited]
-    acronyms = acronyms or {}
-
-    def covered(t: str) -> bool:
-        exp = expansion(t, acronyms)
-        if not exp:
-            return present(t, words)
-        # in the passages, or the very subject of a cited document's title
-        return mentions(words, t, exp) or any(" ".join(content_tokens(exp)) in title for title in titles)
-
-    missing = sorted(t for t in q if expansion(t, acronyms) and not covered(t)
-                     # 'EP' (European Parliament) points at who wrote a document, not at what is asked
-                     and fold(expansion(t, acronyms)) not in publishers)
-    return sum(covered(t) for t in q) / len(q), (missing[0].upper() if missing else None)
-
-
-_QUESTION_FORM = re.compile(r"\bhow (?:many|much|long|often|far)\b", re.I)
-
-
 def gate_reason(q: Question, checked, cited: list[Evidence], settings: Settings, retriever: Retriever) -> str:
     """Why a supported answer is still refused by the optional gates ('' if it is not)."""
     question, wanted = q.text, q.wants
     if settings.on("answer_type") and wanted is not None and not any(  # markers ("[1]") are no numbers
             wanted.search(c.text) for c in split_claims(checked.text)):
         return "the answer gives no number or date, which the question asks for"
-    missing = _missing_anchor(question, cited, retriever.known, retriever.common_words) \
-        if settings.on("anchor") else None
-    if settings.on("coverage"):
-        # The words a question uses to name a cited document ("the EP analysis of the Compass's partnership
-        # dimension") are there when that document is cited: its title has them.
-        named = retriever.named_documents(question)
-        pointers = {t for e in cited if e.chunk.source in named for t in content_tokens(e.chunk.title)}
-        coverage, missing_term = _question_coverage(question, cited, retriever.cues, retriever.acronyms,
-                                                    retriever.publishers, given=pointers)
-        missing = missing or missing_term
-        if not missing and coverage < QUESTION_COVERAGE:
-            return f"the sources cited cover only {coverage:.0%} of the question"
+    missing = (_missing_anchor(question, cited, retriever.known, retriever.common_words) or
+               _missing_term(q, cited, retriever.domain_acronyms)) if settings.on("anchor") else None
     return f"the sources cited never mention {missing!r}" if missing else ""
 
