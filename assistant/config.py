@@ -22,8 +22,7 @@ _CHECKOUT = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
 BACKENDS = ("local", "openai", "ollama", "none")
 # Method steps that can be switched off one by one (`steps_off`), each measured in docs/quality.md.
-STEPS = ("anchor", "answer_type", "supplement", "dated_row", "term_row", "per_name", "misordered",
-         "column_lookup", "table_lookup", "send_back", "focus", "fallback")
+STEPS = ("anchor", "answer_type", "column_lookup", "table_lookup", "fallback")
 _ALIASES = {"llama-cpp": "local", "llamacpp": "local", "openai-compatible": "openai", "extractive": "none"}
 
 

@@ -16,11 +16,10 @@ from .text import (
     present,
     rarity,
     sentence_spans,
-    weighted_hits,
 )
 from .types import Chunk, Hit
 
-__all__ = ["Evidence", "select_evidence", "focus", "answer_type", "question_parts", "values"]
+__all__ = ["Evidence", "select_evidence", "answer_type", "question_parts", "values"]
 
 
 @dataclass
@@ -199,16 +198,3 @@ def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int
         seen.append(words)
         used += n_words
     return chosen
-
-
-def focus(question: str, evidence: list[Evidence], k: int = 2, idf=None) -> list[Evidence]:
-    """The k sources that hold most of the question (its words weighted by rarity, section and row
-    labels included), in their original order and numbering. A small model that finds no answer among
-    five sources often finds it among the two closest."""
-    weight = rarity(set(content_tokens(question)), idf)
-
-    def score(e: Evidence) -> float:
-        return weighted_hits(weight, set(content_tokens(f"{e.chunk.section} {e.chunk.locator} {e.text}")))
-
-    best = sorted(evidence, key=lambda e: (-score(e), e.n))[:k]
-    return [e for e in evidence if any(e is b for b in best)]

@@ -14,7 +14,7 @@ from .question import Question
 from .retrieve import Retriever
 from .text import STOPWORDS, content_tokens, fold, initialisms, mentions
 
-__all__ = ["gate_reason", "expansion", "META"]
+__all__ = ["gate_reason", "expansion"]
 
 
 def _anchors(question: str, common: set[str]) -> list[str]:
@@ -66,15 +66,6 @@ def _spelled_out(question: str, words: set[str]) -> set[str]:
     'United States')."""
     run_words = [w for short, run in initialisms(question).items() if short in words for w in run]
     return words | set(run_words) | set(content_tokens(" ".join(run_words)))  # as written and as stems
-
-
-META = set(content_tokens("according per table tables listed list lists document documents brief briefing "
-                           "analysis report paper say says said mention mentioned among one two three four five six "
-                           "seven eight nine ten name named give given show shown marked "
-                           # how a document treats a subject, not the subject
-                           "describe described characterise characterize differ reflected idea "
-                           # how a table marks a cell, not what the cell is about
-                           "ticked unticked unmarked left"))
 
 
 def expansion(token: str, acronyms: dict[str, str]) -> str | None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import re
 
 from .citations import NEGATION, check_answer, marked
-from .evidence import EXACT_DATE, Evidence
-from .gates import expansion
+from .evidence import Evidence
 from .ingest.tables import EMPTY_CELLS, MARKS, is_mark_table, row_record
 from .question import Question
 from .retrieve import Retriever
-from .text import content_tokens, label_share, mentions
+from .text import content_tokens, label_share
 from .types import Hit, Table
 
-__all__ = ["table_lookup", "cell_lookup", "column_lookup", "dated_row", "term_row", "COLUMN_NOTICE"]
+__all__ = ["table_lookup", "cell_lookup", "column_lookup", "COLUMN_NOTICE"]
 
 COLUMN_NOTICE = "Answered from the table itself, without a model: every row that fits, quoted whole."
 
@@ -110,46 +109,3 @@ def column_lookup(q: Question, evidence: list[Evidence], retriever: Retriever,
         more = [Evidence(first_n + j, Hit(c, 0.0), c.text) for j, c in enumerate(chunks)]
         return " ".join(marked(m.text, m.n) for m in more), more
     return "", []
-
-
-def dated_row(q: Question, answer_text: str, evidence: list[Evidence], idf=None) -> str:
-    """For a 'when' question answered with a year alone ('in 2005'), the table row the question names that
-    gives an exact date in that year ('In force since: 01/01/2005'), verbatim and cited (else '')."""
-    years = set(re.findall(r"\b(?:19|20)\d\d\b", answer_text))
-    if not q.wants_date or EXACT_DATE.search(answer_text) or not years:
-        return ""
-    for e in evidence:
-        label = e.chunk.locator.split(": ", 1)[-1]
-        exact = {d[-4:] for d in EXACT_DATE.findall(e.chunk.text)} | set(re.findall(
-            r"\b\d{1,2}\s+\w+\s+((?:19|20)\d\d)\b", e.chunk.text))
-        if e.chunk.kind == "table_row" and label_share(label, q.labels, idf) >= 0.6 and years & exact:
-            return marked(e.chunk.text, e.n)
-    return ""
-
-
-def term_row(q: Question, cited: list[Evidence], evidence: list[Evidence], acronyms: dict[str, str],
-              idf=None) -> str:
-    """For a question that asks for a date or a number, or compares, and names a term ('FPA') that the
-    passages the answer cites never mention: the table row the question names that mentions that term and
-    gives such a value, verbatim and cited (else ''). 'How long after its FPA entered into force did
-    Moldova sign an SDP?' is often answered for the SDP alone; the row 'Moldova' of the FPA table answers
-    for the other."""
-    wanted = q.wants
-    if wanted is None and not q.compares:
-        return ""
-    have = set(content_tokens(" ".join(f"{e.chunk.section} {e.chunk.text}" for e in cited)))
-    terms = {t: expansion(t, acronyms) for t in q.terms}
-    lacking = [(t, exp) for t, exp in terms.items() if exp and not mentions(have, t, exp)]
-    if not lacking:
-        return ""
-    ids = {e.chunk.id for e in cited}
-    for e in evidence:
-        if e.chunk.kind != "table_row" or e.chunk.id in ids:
-            continue
-        words = set(content_tokens(e.chunk.text))
-        if label_share(e.chunk.locator.split(": ", 1)[-1], q.labels, idf) >= 0.6 and \
-                any(mentions(words, t, exp) for t, exp in lacking) and (wanted or EXACT_DATE).search(e.chunk.text):
-            return marked(e.chunk.text, e.n)
-    return ""
-
-

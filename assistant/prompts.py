@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .evidence import Evidence
 
-__all__ = ["SYSTEM_PROMPT", "FOCUSED_PROMPT", "CANNOT_ANSWER", "SEND_BACK", "user_prompt", "REFUSAL_PATTERN",
+__all__ = ["SYSTEM_PROMPT", "CANNOT_ANSWER", "user_prompt", "REFUSAL_PATTERN",
            "build_messages", "source_label"]
 
 CANNOT_ANSWER = "I cannot answer this from the documents."
@@ -31,13 +31,6 @@ Question: Which FAs provide for joint patrols, and when was the first dialogue w
 Answer: The fisheries agreements with Iceland and the Faroe Islands provide for joint patrols [1]. \
 The first fisheries dialogue with Iceland took place on 3 March 2021 [2]."""
 
-# The second attempt after a refusal, over the two closest sources only. A 1.5B model given a way out
-# takes it even when a source states the answer outright, so this prompt offers none; the citation
-# checks and the abstention guards decide whether what it says stands.
-FOCUSED_PROMPT = SYSTEM_PROMPT.replace(
-    f"- If the sources do not answer the question, reply exactly: {CANNOT_ANSWER}\n", "")
-assert FOCUSED_PROMPT != SYSTEM_PROMPT
-
 REFUSAL_PATTERN = (
     r"(cannot answer|can ?not be answered|unable to answer|do(es)? not (contain|say|state|mention|specify|provide|"
     r"include|indicate)|not (mentioned|stated|specified|provided|available|included) in|no information|"
@@ -54,14 +47,6 @@ def user_prompt(question: str, sources: list[tuple[int, str, str]]) -> str:
     lines.append(f"Question: {question}")
     lines.append("Answer:")
     return "\n".join(lines)
-
-# Sent once when no sentence of the first answer survived the citation check.
-SEND_BACK = (
-    "That answer was not accepted: its sentences either did not name the specific items, names, dates or "
-    "numbers the question asks for, or were not supported by the source they cite. Answer the question "
-    "again using only the sources, in one to three sentences, each ending with its source number like [1]. "
-    f"If the sources do not answer it, reply exactly: {CANNOT_ANSWER}"
-)
 
 
 def source_label(e: Evidence) -> str:

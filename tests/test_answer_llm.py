@@ -164,44 +164,6 @@ def _source_number(body: dict, label: str) -> int:
     return int(re.search(rf"^\[(\d+)\][^\n]*{label}", body["messages"][-1]["content"], re.M).group(1))
 
 
-def test_a_name_the_answer_gives_no_date_for_is_asked_about_again(llm, tiny_index):
-    """'Which came first for Iceland or Northport: ...?' answered for Iceland alone: Northport is asked
-    about over the passages that mention it, and its dated, supported sentence is added with its own
-    citation; what that second answer says without a value, or about something else, is not."""
-    def reply(body: dict) -> list[str]:
-        prompt = body["messages"][-1]["content"]
-        if "Answer for Northport only" not in prompt:
-            return [f"Iceland signed the Northern Fisheries Pact on 3 March 2021 [{_source_number(body, 'Pact')}]."]
-        n = _source_number(body, "inspected")
-        return [f"Northport is a harbour [{n}]. The harbour authority of Northport inspected 42 fishing "
-                f"vessels in 2022 [{n}]. Each joint patrol lasts ten days [{n}]."]
-
-    llm.reply = reply
-    q = "Which came first for Iceland or Northport: the signed pact or the inspected fishing vessels?"
-    events = list(stream_answer(q, **_remote(llm, "openai", tiny_index)))
-    a = events[-1].answer
-    assert any(e.kind == "status" and "Northport" in e.text for e in events)
-    assert len(llm.requests) == 2 and "Answer for Northport only, with its date or number." in \
-        llm.requests[1][1]["messages"][-1]["content"]
-    assert not a.abstained
-    assert "3 March 2021 [1]" in a.text and "inspected 42 fishing vessels in 2022 [2]" in a.text
-    assert "is a harbour" not in a.text and "ten days" not in a.text
-    assert [c.source for c in a.citations] == ["fisheries.txt", "harbour.html"]
-    _check_quotes(a, tiny_index.index_dir)
-
-
-def test_an_answer_that_gives_each_name_its_value_is_not_asked_again(llm, tiny_index):
-    def reply(body: dict) -> list[str]:
-        n = _source_number(body, "Pact")
-        return [f"Iceland signed the Northern Fisheries Pact on 3 March 2021 [{n}]. Norway signed it on "
-                f"3 March 2021 [{n}]."]
-
-    llm.reply = reply
-    a = answer("When did Iceland and Norway sign the Northern Fisheries Pact?", **_remote(llm, "openai", tiny_index))
-    assert not a.abstained and a.text.count("3 March 2021") == 2
-    assert len(llm.requests) == 1
-
-
 def test_rows_whose_asked_column_is_empty_answer_without_the_model(llm, tmp_path):
     """'Which ... signed but not yet in force?' over a date table: every row with an empty 'In force since'
     and a filled 'Signed', quoted whole, and no request to the model; a question without the negation

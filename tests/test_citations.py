@@ -386,65 +386,6 @@ def _annex_rows(rows: list[tuple[str, list[str]]], first: int) -> list[Chunk]:
     return [_chunk(first + i, text, "table_row", "Annex", locator) for i, (text, locator) in enumerate(records)]
 
 
-def test_a_year_alone_for_a_when_question_brings_the_named_row_with_the_exact_date():
-    import importlib
-
-    dated_row = _analysed(importlib.import_module("assistant.lookup").dated_row)
-    rows = _annex_rows([("Norway", ["03/12/2004", "01/01/2005"]), ("Iceland", ["21/02/2005", "01/04/2005"])], 1)
-    ev = [Evidence(i, Hit(c, 0.01), c.text) for i, c in enumerate(rows, start=1)]
-    q = "When did Norway's framework participation agreement enter into force?"
-    added = dated_row(q, "Norway's agreement entered into force in 2005 [1].", ev)
-    assert added.startswith("Annex") and "“Norway”" in added and "01/01/2005" in added and added.endswith("[1].")
-    assert dated_row(q, "It entered into force on 01/01/2005 [1].", ev) == ""  # already exact
-    assert dated_row(q, "It entered into force in 1999 [1].", ev) == ""  # the row has no date in that year
-    assert dated_row("Which partners signed in 2005?", "Iceland, in 2005 [1].", ev) == ""  # not a 'when' question
-    checked = check_answer(added, ev, q)
-    assert checked.citations and checked.citations[0].quote == ev[0].chunk.text
-
-
-def test_a_term_the_cited_passages_lack_brings_the_named_row_that_gives_its_value():
-    """'How long after its FPA ... did Norway sign an SDP?' answered from the SDP passage alone: the FPA
-    table's row for Norway is added, not Iceland's row, and nothing is added when the answer already
-    cites the term, when the question asks for no value, or when the named row does not mention the term."""
-    import importlib
-
-    term_row = _analysed(importlib.import_module("assistant.lookup").term_row)
-    rows = _annex_rows([("Iceland", ["21/02/2005", "01/04/2005"]), ("Norway", ["03/12/2004", "01/01/2005"])], 2)
-    prose = _chunk(1, "The EU–Norway Security and Defence Partnership was signed on 28 May 2024 in Brussels.",
-                   section="Norway")
-    ev = [Evidence(i, Hit(c, 0.01), c.text) for i, c in enumerate([prose, *rows], start=1)]
-    acronyms = {"fpa": "framework participation agreement", "sdp": "security and defence partnership"}
-    q = "How long after its FPA entered into force did Norway sign an SDP with the EU?"
-    added = term_row(q, ev[:1], ev, acronyms)
-    assert "“Norway”" in added and "01/01/2005" in added and added.endswith("[3].")
-    assert term_row(q, [ev[0], ev[2]], ev, acronyms) == ""  # the answer cites the FPA row already
-    assert term_row("Does Norway have an FPA as well as an SDP?", ev[:1], ev, acronyms) == ""  # no value asked
-    assert term_row(q.replace("FPA", "EPF"), ev[:1], ev, {**acronyms, "epf": "European Peace Facility"}) == ""
-    checked = check_answer(added, ev, q)
-    assert checked.citations and checked.citations[0].quote == ev[2].chunk.text
-
-
-@pytest.mark.parametrize(("claim", "kept"), [
-    ("Serbia's agreement took effect first [1].", False),
-    ("Montenegro's agreement took effect first [2].", True),
-    ("Serbia's agreement did not take effect first [1].", True),
-    ("Montenegro's agreement took effect later [2].", False),
-    ("Serbia's agreement took effect first, on 01/08/2012 [1].", True),  # gives its date: judged elsewhere
-])
-def test_a_sentence_ordering_the_names_against_the_answers_own_dates_is_dropped(claim, kept):
-    import importlib
-
-    _misordered = importlib.import_module("assistant.followup").misordered
-
-    def misordered(q, text, common):
-        return _misordered(analyse(q, common), text)
-    q = "Whose framework participation agreement took effect first, Serbia's or Montenegro's?"
-    dates = "Serbia's agreement took effect on 01/08/2012 [1]. Montenegro's took effect on 1 April 2012 [2]."
-    out = misordered(q, f"{claim} {dates}", set())
-    assert (claim in out) is kept and out.endswith(dates)
-    assert misordered(q, f"{claim} Serbia's took effect in 2012 [1].", set()).startswith(claim)  # no whole dates
-
-
 def test_full_dates_in_the_spellings_of_the_documents():
     from assistant.evidence import full_dates
 

@@ -220,18 +220,6 @@ def test_a_question_names_a_document_by_its_cues(retriever):
     assert retriever.named_documents("Which SDPs cover space security?") == set()
 
 
-def test_focus_keeps_the_sources_holding_most_of_the_question_in_their_numbering():
-    from assistant.evidence import Evidence, focus
-    from assistant.types import Chunk, Hit
-
-    texts = ["The budget of the facility grew.", "Russia can no longer be considered a strategic partner, "
-             "the Parliament said in 2019.", "Cyber dialogues started.", "Russia was named in 2019."]
-    ev = [Evidence(i, Hit(Chunk(f"a#{i}", "a", t, "text", "", "", 0, len(t), title="T"), 0.1), t)
-          for i, t in enumerate(texts, start=1)]
-    kept = focus("What did the Parliament say about Russia as a strategic partner in 2019?", ev, 2)
-    assert [e.n for e in kept] == [2, 4]
-
-
 def test_a_row_of_a_table_about_another_term_is_no_evidence_for_the_question(corpus_index):
     """The annex row 'North Macedonia' (a table of framework participation agreements, with 2012 dates)
     must not answer when the EU signed its SDP with North Macedonia; it does answer about the FPA."""
@@ -292,7 +280,6 @@ def test_a_window_ending_in_a_colon_keeps_the_list_it_introduces():
               start=0, end=len(text), title="An analysis")
     window = _best_window(c, set(tokens("What does the common set of proposals include?")), 10)
     assert window.startswith("The common set") and window.endswith("Cyber security and defence.")
-
 
 
 def test_coordinated_names_of_a_question():

@@ -307,43 +307,6 @@ def test_every_upload_type_is_one_ingestion_reads():
     assert set(UPLOAD_TYPES) <= set(SUPPORTED)
 
 
-@pytest.mark.parametrize(("second", "abstains"), [
-    ("The Northern Fisheries Pact was signed on 3 March 2021 [1].", False),
-    ("I cannot answer this from the documents.", True),
-])
-def test_a_refusal_is_asked_again_over_the_closest_sources_without_a_way_out(tiny_index, monkeypatch, second,
-                                                                              abstains):
-    """A small model refuses with the answer in front of it: the second attempt shows it only the two
-    closest sources and no refusal rule, and what it says is checked like any answer."""
-    import importlib
-
-    from assistant.prompts import CANNOT_ANSWER, FOCUSED_PROMPT, SYSTEM_PROMPT
-
-    stub = _StubGenerator([CANNOT_ANSWER, second])
-    monkeypatch.setattr(importlib.import_module("assistant.answer"), "get_generator", lambda settings: stub)
-    a = answer("When was the Northern Fisheries Pact signed?", corpus_dir=tiny_index.corpus_dir,
-               index_dir=tiny_index.index_dir, top_k=3)
-    first, retry = stub.calls
-    assert first[0]["content"] == SYSTEM_PROMPT and retry[0]["content"] == FOCUSED_PROMPT
-    assert CANNOT_ANSWER not in FOCUSED_PROMPT
-    assert first[1]["content"].count("\n[") == 3 and retry[1]["content"].count("\n[") == 2
-    assert a.abstained is abstains, (a.text, a.abstain_reason)
-    if not abstains:
-        assert "3 March 2021" in a.text and a.citations
-
-
-def test_an_invented_answer_on_the_second_attempt_is_not_shown(tiny_index, monkeypatch):
-    import importlib
-
-    from assistant.prompts import CANNOT_ANSWER
-
-    stub = _StubGenerator([CANNOT_ANSWER, "The Northern Fisheries Pact was signed on 9 June 2019 [1]."])
-    monkeypatch.setattr(importlib.import_module("assistant.answer"), "get_generator", lambda settings: stub)
-    a = answer("When was the Northern Fisheries Pact signed?", corpus_dir=tiny_index.corpus_dir,
-               index_dir=tiny_index.index_dir, top_k=3)
-    assert len(stub.calls) == 2 and "9 June 2019" not in a.text
-
-
 def test_question_parts():
     from assistant.answer import question_parts
 
@@ -355,12 +318,3 @@ def test_question_parts():
     assert question_parts("Which SDPs cover space security?") == ["Which SDPs cover space security?"]
 
 
-def test_the_part_of_a_two_part_question_the_model_left_out_is_added_from_the_sources(tiny_index, monkeypatch):
-    import importlib
-
-    stub = _StubGenerator("The Northern Fisheries Pact sets up joint patrols of the coast guards [1].")
-    monkeypatch.setattr(importlib.import_module("assistant.answer"), "get_generator", lambda settings: stub)
-    a = answer("Which pact sets up joint coast guard patrols, and how long does each joint patrol last?",
-               corpus_dir=tiny_index.corpus_dir, index_dir=tiny_index.index_dir)
-    assert not a.abstained, a.abstain_reason
-    assert "Northern Fisheries Pact" in a.text and "ten days" in a.text
