@@ -332,3 +332,23 @@ def test_a_table_fact_in_a_pdf_is_answered_cited_from_its_row(made, tmp_path):
                index_dir=settings.index_dir)
     assert "11 October 2020" in a.text and a.citations[0].source == "plain.pdf", a.text
     assert a.citations[0].locator == "Table 1, row: Sudmark"
+
+
+@pytest.mark.slow
+@pytest.mark.llm
+def test_a_table_fact_in_a_pdf_is_answered_cited_from_its_row_by_the_local_model(made, tmp_path):
+    """The same PDF table with the default local model, asked in other words than the table's."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in TINY_FILES:
+        shutil.copy(DATA / name, corpus / name)
+    shutil.copy(_need(made, "review.pdf"), corpus / "review.pdf")
+    settings = Settings.load(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    a = answer("On what date did the work with Korvania start?", llm="local", corpus_dir=corpus,
+               index_dir=settings.index_dir)
+    assert not a.abstained, (a.abstain_reason, a.raw)
+    assert "14 March 2019" in a.text
+    cited = [c for c in a.citations if c.source == "review.pdf"]
+    assert cited and cited[0].locator == "Table 1, row: Korvania" and cited[0].quote in get_document(
+        "review.pdf", settings).text
