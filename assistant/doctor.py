@@ -14,7 +14,6 @@ Each check is a function returning a `Check`; `run_checks` runs them all and nev
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -126,17 +125,9 @@ def check_embedder() -> Check:
     return Check("embedding model", True, f"all-MiniLM-L6-v2 in {path}")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def check_model(settings: Settings, hash_model: bool = True) -> Check:
     """The local GGUF: its packages, the assembled file, its size and sha256."""
-    from .models import LOCAL_MODELS, install_command
+    from .models import LOCAL_MODELS, install_command, sha256_of
 
     name = settings.local_model
     used = settings.llm == "local"
@@ -170,7 +161,7 @@ def check_model(settings: Settings, hash_model: bool = True) -> Check:
         verified = marker.exists() and marker.read_text() == f"{spec.sha256} {size}"
         return Check(label, True, f"{target} ({size:,} bytes; sha256 not checked"
                                   + (", verified when assembled)" if verified else ")"))
-    digest = _sha256(target)
+    digest = sha256_of(target)
     if spec.sha256 and digest != spec.sha256:
         return Check(label, fail, f"{target} sha256 {digest[:16]}… differs from {spec.sha256[:16]}…", reset)
     return Check(label, True, f"{target} ({size:,} bytes, sha256 {digest[:12]}… matches)")

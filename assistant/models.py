@@ -11,7 +11,7 @@ from pathlib import Path
 from .config import PROJECT_ROOT
 from .errors import ModelError
 
-__all__ = ["LocalModel", "LOCAL_MODELS", "model_path", "install_command"]
+__all__ = ["LocalModel", "LOCAL_MODELS", "model_path", "sha256_of", "install_command"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,8 @@ def _part_path(module: str, name: str) -> Path:
     return files[0]
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The sha256 of a large file, read in 4 MB blocks (the GGUF is 1.1 GB)."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 22), b""):

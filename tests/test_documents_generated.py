@@ -311,15 +311,21 @@ def test_upload_accepts_word_and_opendocument(made, tiny_corpus, isolated_state)
 # --------------------------------------------------------------------------- answered and cited
 
 
-def test_a_table_fact_in_a_pdf_is_answered_cited_from_its_row(made, tmp_path):
+def _pdf_corpus(made, tmp_path, *pdfs: str) -> tuple[Path, Settings]:
+    """The tiny corpus plus generated PDFs, indexed."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name in TINY_FILES:
         shutil.copy(DATA / name, corpus / name)
-    shutil.copy(_need(made, "review.pdf"), corpus / "review.pdf")
-    shutil.copy(_need(made, "plain.pdf"), corpus / "plain.pdf")
+    for name in pdfs:
+        shutil.copy(_need(made, name), corpus / name)
     settings = Settings.load(corpus_dir=corpus, index_dir=tmp_path / "index")
     build_index(settings)
+    return corpus, settings
+
+
+def test_a_table_fact_in_a_pdf_is_answered_cited_from_its_row(made, tmp_path):
+    corpus, settings = _pdf_corpus(made, tmp_path, "review.pdf", "plain.pdf")
     a = answer("When were the activities with Korvania launched?", llm="none", corpus_dir=corpus,
                index_dir=settings.index_dir)
     assert not a.abstained, a.text
@@ -338,13 +344,7 @@ def test_a_table_fact_in_a_pdf_is_answered_cited_from_its_row(made, tmp_path):
 @pytest.mark.llm
 def test_a_table_fact_in_a_pdf_is_answered_cited_from_its_row_by_the_local_model(made, tmp_path):
     """The same PDF table with the default local model, asked in other words than the table's."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name in TINY_FILES:
-        shutil.copy(DATA / name, corpus / name)
-    shutil.copy(_need(made, "review.pdf"), corpus / "review.pdf")
-    settings = Settings.load(corpus_dir=corpus, index_dir=tmp_path / "index")
-    build_index(settings)
+    corpus, settings = _pdf_corpus(made, tmp_path, "review.pdf")
     a = answer("On what date did the work with Korvania start?", llm="local", corpus_dir=corpus,
                index_dir=settings.index_dir)
     assert not a.abstained, (a.abstain_reason, a.raw)
