@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import store
 from .citations import check_answer
-from .compose import FALLBACK_MIN_OVERLAP, FALLBACK_NOTICE, extractive, finish, supplement
+from .compose import FALLBACK_NOTICE, best_passage, extractive, finish
 from .config import Settings
 from .embed import get_embedder
 from .errors import CorpusError, GeneratorError
@@ -78,7 +78,7 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     text = validate_question(question, settings)
     yield StreamEvent("status", "searching the documents")
     retriever = get_retriever(settings)
-    q = analyse(text, retriever.common_words)
+    q = analyse(text)
     hits = retriever.search(q.text, settings.candidates)
     evidence = select_evidence(q.text, hits, settings.top_k, settings.evidence_words, retriever.idf,
                                retriever.domain_acronyms)
@@ -141,8 +141,7 @@ def _stand_in(q: Question, raw: str, evidence: list[Evidence], settings: Setting
     checked = check_answer(raw, evidence, q, retriever.known)
     if checked.citations:
         return ""
-    passage = "" if checked.refused else supplement(q.text, "", evidence, idf=retriever.idf,
-                                                    minimum=FALLBACK_MIN_OVERLAP)
+    passage = "" if checked.refused else best_passage(q.text, evidence, retriever.idf)
     return table_lookup(q, evidence, retriever.table_rows, retriever.idf) or passage
 
 

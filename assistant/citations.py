@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 
 from .evidence import Evidence, question_parts
 from .prompts import REFUSAL_PATTERN
-from .text import ACRONYM, STOPWORDS, content_tokens, fold, label_share, mentions, present, sentence_spans, tokens
+from .text import (
+    ACRONYM,
+    STOPWORDS,
+    content_tokens,
+    expansion,
+    fold,
+    label_share,
+    mentions,
+    present,
+    sentence_spans,
+    tokens,
+)
 from .types import Citation
 
 __all__ = ["Checked", "Known", "check_answer", "support", "best_quote", "split_claims", "marked", "with_expansions"]
@@ -92,7 +103,7 @@ though under unlike until when where whereas which while with within yes no""".s
 class Known:
     """What a claim may rest on besides its source's text: the corpus's acronyms (lowercase -> expansion,
     so 'ROK' in a source holds 'Republic of Korea'), each document's descriptors (source -> its title,
-    publisher, kind, date and opening lines: 'the March 2024 EPRS briefing' names a document, not a fact),
+    publisher, kind and date: 'the March 2024 EPRS briefing' names a document, not a fact),
     and the words that single a document out (`doc_cues`)."""
 
     acronyms: dict[str, str] = field(default_factory=dict)
@@ -121,7 +132,7 @@ def _name_in(name: str, text: str, words: set[str], acronyms: dict[str, str]) ->
     as an acronym the source uses for it ('Korea' in a source writing 'ROK' for 'Republic of Korea')."""
     if name in text or present(name, words):
         return True
-    exp = acronyms.get(name) or acronyms.get(name.rstrip("s"))
+    exp = expansion(name, acronyms)
     return bool(exp) and mentions(words, name, exp)  # type: ignore[arg-type]
 
 
@@ -142,10 +153,6 @@ def _modifier_of_named(name: str, claim: str, source_text: str, words: set[str],
         others = {fold(m) for m in re.findall(rf"\b([A-Z][\w'’-]*)\s+{re.escape(run.split()[-1])}", source_text)}
         return not (others - set(parts))
     return False
-
-
-def _expands(name: str, acronyms: dict[str, str]) -> bool:
-    return bool(acronyms.get(name) or acronyms.get(name.rstrip("s")))
 
 
 def with_expansions(text: str, acronyms: dict[str, str]) -> str:
@@ -181,7 +188,7 @@ def support(claim: str, source_text: str, question: str, descriptor: str = "",
             # a name the source lacks in any form, unless the question uses it for the document, or it is an
             # acronym of the question that the corpus never spells out (nothing to check it against)
             given = name in q_fold and (_name_in(name, d_fold, d, acronyms) or
-                                        name in claim_acronyms and not _expands(name, acronyms))
+                                        name in claim_acronyms and not expansion(name, acronyms))
             if not given:
                 return 0.0
     if _figure_of_another(claim, source_text):

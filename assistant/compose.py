@@ -1,4 +1,5 @@
-"""Compose the Answer: extractive answers, supplements, the abstention text, and the final check."""
+"""Compose the Answer: the extractive answer, the passage that stands in for an unsupported one, the
+abstention text, and the final check."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from .lookup import cell_lookup, table_lookup
 from .prompts import CANNOT_ANSWER
 from .question import Question
 from .retrieve import Retriever
-from .text import content_tokens, fold, rarity, sentence_spans, weighted_hits
+from .text import content_tokens, rarity, sentence_spans, weighted_hits
 from .types import Answer, Hit, Table
 
-__all__ = ["finish", "extractive", "supplement", "abstain_text", "cited_evidence",
+__all__ = ["finish", "extractive", "best_passage", "abstain_text", "cited_evidence",
            "SUPPLEMENT_MIN_OVERLAP", "FALLBACK_MIN_OVERLAP", "FALLBACK_NOTICE"]
 
 
@@ -51,29 +52,17 @@ def extractive(q: Question, evidence: list[Evidence], rows: dict[str, tuple[Tabl
     return " ".join(marked(sent, n) for _, n, sent in picked)
 
 
-def supplement(question: str, raw: str, evidence: list[Evidence], quotes: list[str] | None = None,
-                idf=None, minimum: float = 0.0) -> str:
-    """The best evidence sentence, verbatim and cited, if it matches the question well and the answer
-    lacks what it says: small models answer correctly but drop details (a date, a name)."""
+def best_passage(question: str, evidence: list[Evidence], idf=None) -> str:
+    """The evidence sentence that matches the question best, verbatim and cited, if it holds at least
+    FALLBACK_MIN_OVERLAP of the question ('' otherwise)."""
     best = next(iter(_scored_sentences(question, evidence, idf)), None)
-    if best is None or best[0] < max(minimum, SUPPLEMENT_MIN_OVERLAP):
+    if best is None or best[0] < FALLBACK_MIN_OVERLAP or not content_tokens(best[2]):
         return ""
-    _, n, sent = best
-    if set(content_tokens(sent)) <= set(content_tokens(raw)) or fold(sent)[:60] in fold(raw):
-        return ""
-    if any(sent in qt or qt in sent for qt in quotes or []):
-        return ""  # the answer already quotes this sentence
-    return marked(sent, n)
+    return marked(best[2], best[1])
 
 
-SUPPLEMENT_MIN_OVERLAP = 0.5  # rarity-weighted share of the question a sentence must contain to be added
-
-
+SUPPLEMENT_MIN_OVERLAP = 0.5  # rarity-weighted share of the question a sentence must hold to be picked
 FALLBACK_MIN_OVERLAP = 0.65  # ... to stand alone as the answer when the generated one failed
-
-
-
-
 FALLBACK_NOTICE = ("The generated answer was not supported by the documents; "
                    "showing the passage that answers the question instead.")
 

@@ -9,6 +9,7 @@ from .text import (
     MONTHS,
     SUPERSCRIPT_DIGITS,
     content_tokens,
+    expansion,
     fold,
     label_share,
     label_terms,
@@ -151,7 +152,7 @@ def select_evidence(question: str, hits: list[Hit], top_k: int, word_budget: int
     absence rules a table record out)."""
     q = label_terms(question)
     wanted = answer_type(question)
-    asked = {t: (acronyms or {}).get(t) or (acronyms or {}).get(t.rstrip("s")) for t in q}
+    asked = {t: expansion(t, acronyms or {}) for t in q}
     asked = {t: exp for t, exp in asked.items() if exp}
     if asked:
         hits = [h for h in hits if h.chunk.kind == "text" or not _about_another(h.chunk, asked, acronyms or {})]

@@ -12,9 +12,9 @@ from .config import Settings
 from .evidence import Evidence
 from .question import Question
 from .retrieve import Retriever
-from .text import STOPWORDS, content_tokens, fold, initialisms, mentions
+from .text import STOPWORDS, content_tokens, expansion, fold, initialisms, mentions
 
-__all__ = ["gate_reason", "expansion"]
+__all__ = ["gate_reason"]
 
 
 def _anchors(question: str, common: set[str]) -> list[str]:
@@ -66,11 +66,6 @@ def _spelled_out(question: str, words: set[str]) -> set[str]:
     'United States')."""
     run_words = [w for short, run in initialisms(question).items() if short in words for w in run]
     return words | set(run_words) | set(content_tokens(" ".join(run_words)))  # as written and as stems
-
-
-def expansion(token: str, acronyms: dict[str, str]) -> str | None:
-    """What an acronym token of a question stands for ('sdps' as 'sdp'), if the corpus defines it."""
-    return acronyms.get(token) or acronyms.get(token.rstrip("s"))
 
 
 def gate_reason(q: Question, checked, cited: list[Evidence], settings: Settings, retriever: Retriever) -> str:

@@ -9,16 +9,13 @@ from dataclasses import dataclass, field
 from .citations import ASKS_FOR_NAMES, NEGATION
 from .config import Settings
 from .errors import InputError
-from .evidence import DATE_ANSWER, answer_type, question_parts
-from .text import content_tokens, coordinated_names, label_terms
+from .evidence import answer_type, question_parts
+from .text import content_tokens, label_terms
 
-__all__ = ["Question", "analyse", "validate_question", "COMPARES"]
+__all__ = ["Question", "analyse", "validate_question"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
-COMPARES = re.compile(r"\b(?:first|earlier|later|sooner|before|after|more|fewer|less|most|least|larger|smaller|"
-                      r"bigger|longer|shorter|older|newer|differ\w*|respectively|compar\w+|than|whereas|both|each)\b",
-                      re.I)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
@@ -27,7 +24,6 @@ class Question:
     """A validated question and what it asks for.
 
     `wants`: the pattern an answer's sentence must hold (a number for 'how many', a date for 'when'), or None.
-    `names`: runs of names it joins with 'and'/'or' ('Japan or South Korea'), each with its names.
     `parts`: the question, or its two parts when it asks two things.
     """
 
@@ -35,31 +31,18 @@ class Question:
     wants: re.Pattern | None = None
     asks_for_names: bool = False
     negated: bool = False
-    compares: bool = False
     parts: tuple[str, ...] = ()
     years: tuple[str, ...] = ()
-    names: tuple[tuple[str, tuple[str, ...]], ...] = ()
     terms: frozenset[str] = field(default_factory=frozenset)  # content words, stemmed as everywhere
     labels: frozenset[str] = field(default_factory=frozenset)  # words that can name a table row or column
 
-    @property
-    def wants_date(self) -> bool:
-        return self.wants is DATE_ANSWER
 
-    def valued(self) -> str:
-        """What an answer for each name must give ('' when the question asks for no number or date and
-        does not compare)."""
-        return ("its date" if self.wants_date else "the number" if self.wants is not None else
-                "its date or number" if self.compares else "")
-
-
-def analyse(text: str, common: set[str] = frozenset()) -> Question:
-    """The Question for a validated question text; `common` are the corpus's words that are no names."""
+def analyse(text: str) -> Question:
+    """The Question for a validated question text."""
     return Question(
         text=text, wants=answer_type(text), asks_for_names=bool(ASKS_FOR_NAMES.search(text)),
-        negated=bool(NEGATION.search(text)), compares=bool(COMPARES.search(text)),
+        negated=bool(NEGATION.search(text)),
         parts=tuple(question_parts(text)), years=tuple(_YEAR.findall(text)),
-        names=tuple((run, tuple(names)) for run, names in coordinated_names(text, common)),
         terms=frozenset(content_tokens(text)), labels=frozenset(label_terms(text)),
     )
 

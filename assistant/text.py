@@ -6,7 +6,7 @@ import re
 
 __all__ = ["sentence_spans", "tokens", "content_tokens", "STOPWORDS", "fold", "label_share", "rarity",
            "weighted_hits", "present", "mentions", "label_terms", "initialisms", "quoted_phrases",
-           "SUPERSCRIPT_DIGITS", "ACRONYM", "coordinated_names"]
+           "SUPERSCRIPT_DIGITS", "ACRONYM", "expansion"]
 
 _ABBREV = re.compile(r"\b(e\.g|i\.e|etc|cf|pp?|No|Art|Dr|Mr|Ms|vs|Vol|op|cit|al|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|"
                      r"Sept|Oct|Nov|Dec|[A-Z])\.$")
@@ -144,6 +144,11 @@ def expand_acronyms(question: str, acronyms: dict[str, str]) -> str:
     return f"{question} ({'; '.join(extra)})" if extra else question
 
 
+def expansion(token: str, acronyms: dict[str, str]) -> str | None:
+    """What an acronym token stands for ('sdps' as 'sdp'), if the corpus defines it."""
+    return acronyms.get(token) or acronyms.get(token.rstrip("s"))
+
+
 def label_share(label: str, question_tokens: set[str], idf=None) -> float:
     """Share of a table label's words that the question uses, each weighted by its rarity when `idf` is
     given: 'Space security and defence' is named by a question about space, not by every question that
@@ -204,39 +209,6 @@ def initialisms(text: str) -> dict[str, list[str]]:
         words = run.split()
         out["".join(w[0] for w in words).lower()] = [fold(w).lower() for w in words]
     return out
-
-
-_NAME = r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*(?:['’]s)?"
-_COORDINATED = re.compile(rf"(?<![\w'’-]){_NAME}(?:\s*,\s*(?:the\s+)?{_NAME})*,?\s+(?:and|or)\s+(?:the\s+)?{_NAME}")
-_JOINER = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?(?:the\s+)?|\s+(?:and|or)\s+(?:the\s+)?")
-
-
-def coordinated_names(question: str, common: set[str] = frozenset()) -> list[tuple[str, list[str]]]:
-    """Runs of two or more proper names the question joins with 'and' or 'or' ('Japan or South Korea',
-    "Moldova's or Norway's", 'Norway, Japan and South Korea'): (the run as written, its names). Words the
-    documents mostly write in lower case (`common`: 'Security and Defence') are no names, and an
-    acronym after a name ('North Macedonia SDPs') is dropped; a name that is an acronym alone ('the US')
-    stays."""
-    runs = []
-    for m in _COORDINATED.finditer(question):
-        run = m.group(0)
-        first = run.split(None, 1)
-        if m.start() == 0 and fold(first[0]) in common:  # capitalised as the first word ('Did Japan or ...')
-            run = first[1] if len(first) > 1 else ""
-        names = []
-        for item in _JOINER.split(run) if run else []:
-            words = re.sub(r"['’]s$", "", item.strip()).split()
-            kept = [w for w in words if fold(w) not in common]
-            if len(kept) > 1:
-                kept = [w for w in kept if not ACRONYM.fullmatch(w)] or kept
-            if kept and len(kept) == len([w for w in words if not ACRONYM.fullmatch(w)] or words):
-                names.append(" ".join(kept))
-            else:
-                names = []
-                break
-        if len(names) >= 2:
-            runs.append((run, names))
-    return runs
 
 
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",

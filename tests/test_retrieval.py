@@ -13,7 +13,6 @@ from assistant.evidence import select_evidence, values
 from assistant.retrieve import Retriever
 from assistant.store import open_index
 from assistant.text import (
-    coordinated_names,
     expand_acronyms,
     find_acronyms,
     fold,
@@ -280,23 +279,6 @@ def test_a_window_ending_in_a_colon_keeps_the_list_it_introduces():
               start=0, end=len(text), title="An analysis")
     window = _best_window(c, set(tokens("What does the common set of proposals include?")), 10)
     assert window.startswith("The common set") and window.endswith("Cyber security and defence.")
-
-
-def test_coordinated_names_of_a_question():
-    common = {"did", "which", "security", "defence", "may"}
-    assert coordinated_names("Did Japan or South Korea sign its SDP first?", common) == [
-        ("Japan or South Korea", ["Japan", "South Korea"])]
-    assert coordinated_names("Which SDP was signed first, Moldova's or Norway's?", common) == [
-        ("Moldova's or Norway's", ["Moldova", "Norway"])]
-    assert coordinated_names("SDPs with Norway, Japan and South Korea in May", common) == [
-        ("Norway, Japan and South Korea", ["Norway", "Japan", "South Korea"])]
-    assert coordinated_names("How many partners have the US and the China?", common) == [
-        ("US and the China", ["US", "China"])]
-    assert coordinated_names("shared by the Albania and North Macedonia SDPs", common) == [
-        ("Albania and North Macedonia SDPs", ["Albania", "North Macedonia"])]
-    # words the documents write in lower case are no names; one name is no run
-    assert coordinated_names("When is the next Security and Defence Dialogue?", common) == []
-    assert coordinated_names("What did May and June bring?", common) == []
 
 
 def test_common_words_of_the_real_corpus(retriever):
