@@ -91,6 +91,19 @@ def _norm(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", fold(s))
 
 
+def holds_evidence(evidence: str, text: str, kind: str = "text", locator: str = "") -> bool:
+    """Whether a passage holds an item's gold evidence: the evidence verbatim (spacing and punctuation
+    aside), or, in a table record, every word and figure of it among the record's cells and labels (the
+    printed row "Kenya 761 2,304" is the record 'row "Kenya": Qty: 761; Cost: 2,304')."""
+    if _norm(evidence) in _norm(text):
+        return True
+    if kind not in ("table_row", "table_column"):
+        return False
+    have = set(re.findall(r"[a-z0-9]+", fold(f"{locator} {text}").replace(",", "")))
+    need = re.findall(r"[a-z0-9]+", fold(evidence).replace(",", ""))
+    return bool(need) and all(t in have for t in need)
+
+
 _MON = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _DATE_FORMS = (  # (pattern, (day, month, year) groups), every one read as one spelling
     (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MON},?\s+(\d{{4}})\b"), (1, 2, 3)),
@@ -144,6 +157,10 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
+def _holds(evidence: str, chunk) -> bool:
+    return holds_evidence(evidence, chunk.text, chunk.kind, chunk.locator)
+
+
 def run_eval(items: list[dict], settings: Settings, k: int | None = None, log=print, locked: bool = False) -> dict:
     """Answer every item; return the report dict. A locked split logs progress only, never an item."""
     retriever = get_retriever(settings, progress=True)
@@ -155,13 +172,13 @@ def run_eval(items: list[dict], settings: Settings, k: int | None = None, log=pr
         a = answer(item["question"], **_overrides(settings))
         secs = time.perf_counter() - t0
         ok = score_item(item, a.text, a.abstained)
-        ev = _norm(item.get("evidence") or "")
+        ev = item.get("evidence") or ""
         cited_ev = recall = None
-        if ev and item["type"] != "unanswerable":
-            cited_ev = any(ev in _norm(docs[c.source].text[max(0, c.start - 0):c.end]) or
-                           ev in _norm(next((h.chunk.text for h in a.hits if h.chunk.id == c.chunk_id), ""))
-                           for c in a.citations)
-            recall = any(h.chunk.source == item["source"] and ev in _norm(h.chunk.text) for h in a.hits[:k])
+        if _norm(ev) and item["type"] != "unanswerable":
+            by_id = {h.chunk.id: h.chunk for h in a.hits}
+            cited_ev = any(holds_evidence(ev, docs[c.source].text[c.start:c.end]) or
+                           (c.chunk_id in by_id and _holds(ev, by_id[c.chunk_id])) for c in a.citations)
+            recall = any(h.chunk.source == item["source"] and _holds(ev, h.chunk) for h in a.hits[:k])
         verbatim = [c.quote in docs[c.source].text for c in a.citations]
         rows.append({"id": item["id"], "type": item["type"], "question": item["question"], "correct": ok,
                      "abstained": a.abstained, "answer": a.text, "seconds": round(secs, 2),

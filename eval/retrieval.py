@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import re
 import sys
 
 from assistant.answer import get_retriever
 from assistant.config import Settings
-from assistant.evaluate import GOLD_DIR, SPLITS, load_gold, split_settings
+from assistant.evaluate import GOLD_DIR, SPLITS, holds_evidence, load_gold, split_settings
 from assistant.evidence import select_evidence
-from assistant.text import fold
 
 DEPTHS = (1, 3, 5, 10, 20, 30)
-
-
-def _norm(s: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", fold(s))
 
 
 def main() -> int:
@@ -49,17 +43,19 @@ def main() -> int:
         dense10 = lexical10 = 0
         in_prompt = words = 0
         for item in items:
-            ev = _norm(item["evidence"])
+            ev = item["evidence"]
             hits = retriever.search(item["question"], settings.candidates)
-            ranks = [r for r, h in enumerate(hits, 1) if h.chunk.source == item["source"] and ev in _norm(h.chunk.text)]
-            gold = [h for h in hits if h.chunk.source == item["source"] and ev in _norm(h.chunk.text)]
+            gold = [h for h in hits if h.chunk.source == item["source"]
+                    and holds_evidence(ev, h.chunk.text, h.chunk.kind, h.chunk.locator)]
+            ranks = [r for r, h in enumerate(hits, 1) if h in gold]
             dense10 += any((h.dense_rank or 99) <= 10 for h in gold)
             lexical10 += any((h.lexical_rank or 99) <= 10 for h in gold)
             for d in DEPTHS:
                 at[d] += bool(ranks and ranks[0] <= d)
             chosen = select_evidence(item["question"], hits, settings.top_k, settings.evidence_words, retriever.idf,
                                      retriever.domain_acronyms)
-            in_prompt += any(e.chunk.source == item["source"] and ev in _norm(e.text) for e in chosen)
+            in_prompt += any(e.chunk.source == item["source"]
+                             and holds_evidence(ev, e.text, e.chunk.kind, e.chunk.locator) for e in chosen)
             words += sum(len(e.text.split()) for e in chosen)
         n = max(1, len(items))
         print(f"{name}: {len(items)} answerable items | " + " ".join(f"@{d} {at[d] / n:.2f}" for d in DEPTHS)
