@@ -81,7 +81,7 @@ def split_claims(answer: str) -> list[Claim]:
 
 def _names(text: str) -> set[str]:
     """Capitalised words and numbers not at the start of the sentence (proper names, figures)."""
-    words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[A-Za-z][A-Za-z'’-]*|\d[\d.,/]*", text)]
+    words = [re.sub(r"['’]s?$", "", w) for w in re.findall(r"[A-Za-z][A-Za-z'’-]*|\d[\d.,/]*", text)]
     out = set()
     for i, w in enumerate(words):
         if w[0].isdigit():
@@ -136,6 +136,31 @@ def _name_in(name: str, text: str, words: set[str], acronyms: dict[str, str]) ->
     return bool(exp) and mentions(words, name, exp)  # type: ignore[arg-type]
 
 
+_ACRONYM_IN_CLAIM = re.compile(r"\b[A-Z]{2,}[a-z]?(?=\b|\d)")  # also 'FY' in 'FY2020'
+_LINK = frozenset("and of the for on in to a an with".split())
+
+
+def _initials_in(acronym: str, source_text: str) -> bool:
+    """Is the acronym spelled out in the source by the initials of consecutive capitalised words ('FY' in
+    'Fiscal Year 2020', 'EEAS' in 'European External Action Service'; linking words aside)? For the abbreviations a
+    document never defines as 'full name (ACR)'."""
+    letters = [ch for ch in acronym.upper() if ch.isalpha()]
+    words = re.findall(r"[A-Za-z][\w'’-]*", source_text)
+    for i in range(len(words)):
+        j, k = i, 0
+        while j < len(words) and k < len(letters):
+            w = words[j]
+            if w.lower() in _LINK and k:
+                j += 1
+                continue
+            if not (w[0].isupper() and w[0] == letters[k]):
+                break
+            j, k = j + 1, k + 1
+        if k == len(letters):
+            return True
+    return False
+
+
 _RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)+")
 
 
@@ -162,12 +187,13 @@ def with_expansions(text: str, acronyms: dict[str, str]) -> str:
 
 
 def support(claim: str, source_text: str, question: str, descriptor: str = "",
-            acronyms: dict[str, str] | None = None) -> float:
+            acronyms: dict[str, str] | None = None, record: bool = False) -> float:
     """Share of the claim's content words found in the source; 0 if a number or proper name of the claim
     is not in the source. What the question supplies (its words) is given; a name or figure it supplies is
     given only when it describes the cited document (`descriptor`: 'the 2022 Compass', 'the EUISS brief'),
     never when it names a thing the source is not about: a date for one agreement cannot be moved to
-    another ('When was the FPA with Moldova signed?' is not answered from the SDP's date)."""
+    another ('When was the FPA with Moldova signed?' is not answered from the SDP's date). A table
+    `record` is one statement about its row: its figures are not checked sentence by sentence."""
     a = set(content_tokens(claim))
     if not a:
         return 0.0
@@ -177,27 +203,33 @@ def support(claim: str, source_text: str, question: str, descriptor: str = "",
     q = set(content_tokens(question))
     src_fold = fold(source_text)
     q_fold, d_fold = fold(question), fold(descriptor)
-    claim_acronyms = {fold(w) for w in ACRONYM.findall(claim)}
+    claim_acronyms = {fold(w) for w in _ACRONYM_IN_CLAIM.findall(claim)}
     d = set(content_tokens(descriptor))
+    from_source = False  # a figure or name of the claim that the source gives and the question does not
     for name in _names(claim):
         if name[0].isdigit():
             if not _figure_in(name, src_fold) and not (_figure_in(name, q_fold) and _figure_in(name, d_fold)):
                 return 0.0  # figures must come from the source, as whole numbers ("3" is not in "2023")
-        elif not _name_in(name, src_fold, p, acronyms) and not _modifier_of_named(name, claim, source_text, p,
-                                                                                   acronyms):
+            from_source = from_source or (_figure_in(name, src_fold) and not _figure_in(name, q_fold))
+            continue
+        if name not in q_fold and _name_in(name, src_fold, p, acronyms):
+            from_source = True
+        if not _name_in(name, src_fold, p, acronyms) and not _modifier_of_named(name, claim, source_text, p,
+                                                                                   acronyms) \
+                and not (name in claim_acronyms and _initials_in(name, source_text)):
             # a name the source lacks in any form, unless the question uses it for the document, or it is an
             # acronym of the question that the corpus never spells out (nothing to check it against)
             given = name in q_fold and (_name_in(name, d_fold, d, acronyms) or
                                         name in claim_acronyms and not expansion(name, acronyms))
             if not given:
                 return 0.0
-    if _figure_of_another(claim, source_text):
+    if not record and _figure_of_another(claim, source_text):
         return 0.0
     for word in _ORDINALS & set(tokens(claim)):
         if word not in set(tokens(source_text)):
             return 0.0  # "the seventh partner": an ordinal the source does not state
     found = {t for t in a if t in p or t in q or present(t, p)}  # 'annual' is in 'annually'
-    if not found - q and (a - q):  # says something, but nothing of it from the source
+    if not found - q and not from_source and (a - q):  # says something, but nothing of it from the source
         return 0.0
     return len(found) / len(a)
 
@@ -379,7 +411,7 @@ def _support(claim: str, e: Evidence, evidence: list[Evidence], question: str, k
     """`support` of a claim by one source: its context (with the footnotes it calls among `evidence`),
     its document's descriptors and the corpus's acronyms."""
     return support(claim, _context(e, evidence), question, known.descriptors.get(e.chunk.source, ""),
-                   known.acronyms)
+                   known.acronyms, record=e.chunk.kind in ("table_row", "table_column"))
 
 
 def _best_other(claim: str, pool: list[Evidence], evidence: list[Evidence],

@@ -184,7 +184,10 @@ def run_eval(items: list[dict], settings: Settings, k: int | None = None, log=pr
                      "abstained": a.abstained, "answer": a.text, "seconds": round(secs, 2),
                      "citations": [c.__dict__ for c in a.citations], "cited_evidence": cited_ev,
                      "retrieval_hit": recall, "verbatim": verbatim, "notice": a.notice,
-                     "abstain_reason": a.abstain_reason, "raw": a.raw})
+                     "abstain_reason": a.abstain_reason, "raw": a.raw,
+                     # a dropped answer that was right: what the checks threw away (aggregated only)
+                     "raw_right": bool(a.abstained and item["type"] != "unanswerable" and a.raw
+                                       and score_item(item, a.raw, False))})
         if locked:
             log(f"[{n}/{len(items)}] {secs:5.1f}s")
         else:
@@ -224,13 +227,16 @@ def summarise(rows: list[dict], settings: Settings, k: int) -> dict:
         "wrong_answers": sum(not r["correct"] and not r["abstained"] for r in answerable) / max(1, len(answerable)),
         "latency_p50_s": _pct(lat, 0.5), "latency_p95_s": _pct(lat, 0.95),
     }
-    reasons: dict[str, list[int]] = {}  # reason -> [on answerable items, on unanswerable items]
+    # reason -> [on answerable items, on unanswerable items, answerable items whose raw generation was right]
+    reasons: dict[str, list[int]] = {}
     for r in rows:
         if r["abstained"]:
-            reasons.setdefault(reason_kind(r["abstain_reason"]), [0, 0])[r["type"] == "unanswerable"] += 1
+            counts = reasons.setdefault(reason_kind(r["abstain_reason"]), [0, 0, 0])
+            counts[r["type"] == "unanswerable"] += 1
+            counts[2] += bool(r.get("raw_right"))
     return {"settings": {"llm": settings.llm, "local_model": settings.local_model, "top_k": settings.top_k},
             "n": len(rows), "metrics": metrics, "by_type": by_type,
-            "abstain_reasons": dict(sorted(reasons.items(), key=lambda kv: -sum(kv[1]))), "items": rows,
+            "abstain_reasons": dict(sorted(reasons.items(), key=lambda kv: -sum(kv[1][:2]))), "items": rows,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
@@ -253,9 +259,10 @@ def print_report(report: dict, out=print) -> None:
         f"{m['citations_with_gold_evidence']:.3f} | verbatim quotes {m['verbatim_quotes']:.3f} | "
         f"{rk} {m[rk]:.3f} | latency p50 {m['latency_p50_s']:.1f} s p95 {m['latency_p95_s']:.1f} s")
     if report.get("abstain_reasons"):
-        out("abstentions by reason (answerable / unanswerable items):")
-        for reason, (ans, unans) in report["abstain_reasons"].items():
-            out(f"  {ans:>3} / {unans:<3} {reason}")
+        out("abstentions by reason (answerable / unanswerable items; of the answerable, how many the model's "
+            "own answer got right before the checks):")
+        for reason, (ans, unans, *right) in report["abstain_reasons"].items():
+            out(f"  {ans:>3} / {unans:<3} {reason}" + (f" (model right: {right[0]})" if right else ""))
 
 
 def gate(report: dict, thresholds: dict) -> list[str]:

@@ -469,3 +469,25 @@ def test_a_name_counts_where_the_source_writes_its_acronym_and_figures_in_any_se
     signed = "Table 3 – Agreements, row “Norway” (Partner): Signed: 03/11/2004; In force since: 01/01/2005."
     assert support("Norway's agreement entered into force in 2005.", signed, "When?") >= 0.7
     assert support("Norway's agreement entered into force in 2006.", signed, "When?") == 0.0
+
+
+def test_a_claim_whose_news_is_a_figure_of_its_table_row_is_supported():
+    """A claim that restates the question and adds the row's figure says something from the source; the
+    row record is one statement about its row, so its figures are not judged sentence by sentence; an
+    abbreviation the question uses counts where the source spells out its initials ('FY', 'Fiscal Year')."""
+    row = ("Table 3 – Armenia: IMET-1 - Fiscal Year 2020 Department of State Training, row “Staff Course” "
+           "(Course Title): Qty: 1; Training Location: Ft. Eustis, VA, US; Start Date: 7/8/2019; "
+           "End Date: 8/9/2019.")
+    q = "On what date did the Armenian staff course of FY2020 begin?"
+    assert support("The Armenian staff course of FY2020 began on 7/8/2019.", row, q, record=True) >= 0.7
+    assert support("The Armenian staff course of FY2020 began on 7/9/2019.", row, q, record=True) == 0.0
+    assert support("The Armenian staff course of FY2021 began on 7/8/2019.", row, q, record=True) == 0.0
+    when = "When did the Armenian staff course begin?"  # 'FY' comes from the claim: its initials are the row's
+    assert support("The Armenian staff course of FY2020 began on 7/8/2019.", row, when, record=True) >= 0.7
+    assert support("The Armenian staff course of the EY2020 began on 7/8/2019.", row, when, record=True) == 0.0
+
+
+def test_a_plural_possessive_is_the_name_itself():
+    source = "The Houthis have attacked more than 30 ships since November 2023."
+    q = "How many ships have the Houthis attacked?"
+    assert support("The Houthis' attacks hit more than 30 ships since November 2023.", source, q) >= 0.7
