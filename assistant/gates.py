@@ -18,10 +18,12 @@ __all__ = ["gate_reason"]
 
 
 def _anchors(question: str, common: set[str]) -> list[str]:
-    """Proper names the question is about: capitalised words after its first, not acronyms (domain
+    """Proper names the question is about: capitalised words that open no sentence, not acronyms (domain
     vocabulary), nor words the corpus mostly writes in lower case or uses in its titles (`common`)."""
-    words = [re.sub(r"['’]s?$", "", w) for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", question)]
-    return [fold(w) for i, w in enumerate(words) if i > 0 and w[:1].isupper() and sum(ch.isupper() for ch in w) < 2
+    # a word that opens a sentence of the question ("... crisis operations. Give the date ...") is no name
+    words = [re.sub(r"['’]s?$", "", m.group()) for m in re.finditer(r"[A-Za-z][A-Za-z'’-]*", question)
+             if not re.search(r"(?:^|[.?!:;]\s+|\n)[\"“‘'(]?$", question[:m.start()])]
+    return [fold(w) for w in words if w[:1].isupper() and sum(ch.isupper() for ch in w) < 2
             and fold(w) not in common and fold(w) not in STOPWORDS]
 
 

@@ -281,6 +281,8 @@ def test_the_names_a_question_asks_about_must_be_in_the_cited_passages_or_descri
     assert _missing_anchor("According to the January 2025 Parliament briefing, when did South Korea sign?", ev,
                            known, common) is None
     assert _missing_anchor("When did Canada sign its partnership?", ev, known, common) == "canada"
+    # a word that opens a sentence of the question is no name ("... Give the date")
+    assert _missing_anchor("South Korea signed a partnership. Give its date.", ev, known, common) is None
     assert _missing_term(analyse("When was the FPA with South Korea signed?"), ev, ACRONYMS) == "FPA"
     assert _missing_term(analyse("When was the SDP with South Korea signed?"), ev, ACRONYMS) is None
 
