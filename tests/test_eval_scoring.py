@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.evaluate import score_item
+from assistant.config import Settings
+from assistant.evaluate import holds_evidence, score_item, summarise
 
 
 def _item(must, must_not=(), kind="fact"):
@@ -37,3 +38,20 @@ def test_must_not_and_abstention():
 ])
 def test_a_figure_counts_only_whole(text, want, found):
     assert score_item(_item([want]), text, False) is found
+
+
+def test_gold_evidence_is_found_verbatim_or_among_a_records_cells():
+    record = "Table 4 – Training, row “Kenya” (Country): Qty: 761; Total Cost: $2,304."
+    assert holds_evidence("Qty: 761", record, "table_row")
+    assert holds_evidence("Kenya 761 $2,304", record, "table_row")  # the printed row
+    assert not holds_evidence("Kenya 762 $2,304", record, "table_row")
+    assert not holds_evidence("Kenya 761 $2,304", record, "text")  # prose must hold it verbatim
+    assert holds_evidence("signed  on 3 March", "It was signed on 3 March 2021.")
+
+
+def test_abstentions_count_the_right_answers_the_checks_threw_away():
+    rows = [{"type": "fact", "correct": False, "abstained": True, "abstain_reason": "no sentence supported",
+             "raw_right": right, "verbatim": [], "cited_evidence": None, "retrieval_hit": None, "seconds": 1.0}
+            for right in (True, False)]
+    report = summarise(rows, Settings.load(llm="none"), 5)
+    assert report["abstain_reasons"] == {"no sentence supported": [2, 0, 1]}
