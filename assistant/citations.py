@@ -212,10 +212,9 @@ def support(claim: str, source_text: str, question: str, descriptor: str = "",
                 return 0.0  # figures must come from the source, as whole numbers ("3" is not in "2023")
             from_source = from_source or (_figure_in(name, src_fold) and not _figure_in(name, q_fold))
             continue
-        if name not in q_fold and _name_in(name, src_fold, p, acronyms):
-            from_source = True
-        if not _name_in(name, src_fold, p, acronyms) and not _modifier_of_named(name, claim, source_text, p,
-                                                                                   acronyms) \
+        in_source = _name_in(name, src_fold, p, acronyms)
+        from_source = from_source or (in_source and name not in q_fold)
+        if not in_source and not _modifier_of_named(name, claim, source_text, p, acronyms) \
                 and not (name in claim_acronyms and _initials_in(name, source_text)):
             # a name the source lacks in any form, unless the question uses it for the document, or it is an
             # acronym of the question that the corpus never spells out (nothing to check it against)

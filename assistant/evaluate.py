@@ -157,7 +157,8 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
-def _holds(evidence: str, chunk) -> bool:
+def chunk_holds(evidence: str, chunk) -> bool:
+    """`holds_evidence` for a whole chunk (its text, kind and locator)."""
     return holds_evidence(evidence, chunk.text, chunk.kind, chunk.locator)
 
 
@@ -177,8 +178,8 @@ def run_eval(items: list[dict], settings: Settings, k: int | None = None, log=pr
         if _norm(ev) and item["type"] != "unanswerable":
             by_id = {h.chunk.id: h.chunk for h in a.hits}
             cited_ev = any(holds_evidence(ev, docs[c.source].text[c.start:c.end]) or
-                           (c.chunk_id in by_id and _holds(ev, by_id[c.chunk_id])) for c in a.citations)
-            recall = any(h.chunk.source == item["source"] and _holds(ev, h.chunk) for h in a.hits[:k])
+                           (c.chunk_id in by_id and chunk_holds(ev, by_id[c.chunk_id])) for c in a.citations)
+            recall = any(h.chunk.source == item["source"] and chunk_holds(ev, h.chunk) for h in a.hits[:k])
         verbatim = [c.quote in docs[c.source].text for c in a.citations]
         rows.append({"id": item["id"], "type": item["type"], "question": item["question"], "correct": ok,
                      "abstained": a.abstained, "answer": a.text, "seconds": round(secs, 2),

@@ -12,7 +12,7 @@ import sys
 
 from assistant.answer import get_retriever
 from assistant.config import Settings
-from assistant.evaluate import GOLD_DIR, SPLITS, holds_evidence, load_gold, split_settings
+from assistant.evaluate import GOLD_DIR, SPLITS, chunk_holds, holds_evidence, load_gold, split_settings
 from assistant.evidence import select_evidence
 
 DEPTHS = (1, 3, 5, 10, 20, 30)
@@ -45,8 +45,7 @@ def main() -> int:
         for item in items:
             ev = item["evidence"]
             hits = retriever.search(item["question"], settings.candidates)
-            gold = [h for h in hits if h.chunk.source == item["source"]
-                    and holds_evidence(ev, h.chunk.text, h.chunk.kind, h.chunk.locator)]
+            gold = [h for h in hits if h.chunk.source == item["source"] and chunk_holds(ev, h.chunk)]
             ranks = [r for r, h in enumerate(hits, 1) if h in gold]
             dense10 += any((h.dense_rank or 99) <= 10 for h in gold)
             lexical10 += any((h.lexical_rank or 99) <= 10 for h in gold)
