@@ -7,7 +7,7 @@ from .types import Chunk, Document
 
 __all__ = ["chunk_document", "CHUNKING_VERSION"]
 
-CHUNKING_VERSION = "12"  # bump when cleaning, records or chunk boundaries change: the index rebuilds
+CHUNKING_VERSION = "13"  # bump when cleaning, records or chunk boundaries change: the index rebuilds
 
 
 TINY_WORDS = 8  # a paragraph this short ("by", "26") joins the next chunk rather than standing alone

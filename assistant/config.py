@@ -43,6 +43,7 @@ class Settings:
     model_cache: Path = _f(Path.home() / ".cache" / "assistant", "where the assembled GGUF model is kept")
     chroma_url: str = _f("", "Chroma server URL (client/server mode); empty = embedded store under index_dir")
     chroma_collection: str = _f("assistant", "name prefix of this index's collections on the Chroma server")
+    vector_store: str = _f("chroma", "llama-index vector store of an embedded index: chroma or qdrant (local mode)")
     # generation
     llm: str = _f("local", f"generator backend: one of {', '.join(BACKENDS)}")
     local_model: str = _f("qwen2.5-coder-1.5b", "local GGUF: qwen2.5-coder-1.5b, smollm2-135m or a .gguf path")
@@ -111,6 +112,10 @@ class Settings:
             ("http://", "https://")
         ):
             raise ConfigError(f"llm_base_url must start with http:// or https://, got {self.llm_base_url!r}")
+        if self.vector_store not in ("chroma", "qdrant"):
+            raise ConfigError(f"vector_store must be 'chroma' or 'qdrant', got {self.vector_store!r}")
+        if self.chroma_url and self.vector_store != "chroma":
+            raise ConfigError("chroma_url names a Chroma server: it needs vector_store 'chroma'")
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(f"chroma_url must start with http:// or https://, got {self.chroma_url!r}")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,40}[A-Za-z0-9]", self.chroma_collection):

@@ -103,12 +103,12 @@ def check_dependencies() -> Check:
 
 def check_llama_cpp(settings: Settings) -> Check:
     used = settings.llm == "local"
-    try:
-        import llama_cpp
+    try:  # what the local generator imports: llama-index's LlamaCPP, which loads llama-cpp-python's library
+        import llama_index.llms.llama_cpp  # noqa: F401
     except Exception as e:  # noqa: BLE001 - a broken build raises OSError or RuntimeError, not only ImportError
         return Check("llama-cpp-python", False if used else None, f"cannot be imported ({type(e).__name__}: {e})",
                      "pip install --force-reinstall --no-cache-dir llama-cpp-python   (compiles, ~10 min)")
-    return Check("llama-cpp-python", True, llama_cpp.__version__)
+    return Check("llama-cpp-python", True, importlib.metadata.version("llama_cpp_python"))
 
 
 def check_embedder() -> Check:

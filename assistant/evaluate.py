@@ -227,6 +227,11 @@ def summarise(rows: list[dict], settings: Settings, k: int) -> dict:
         f"retrieval_recall@{k}": sum(bool(r["retrieval_hit"]) for r in rec_rows) / max(1, len(rec_rows)),
         "wrong_answers": sum(not r["correct"] and not r["abstained"] for r in answerable) / max(1, len(answerable)),
         "latency_p50_s": _pct(lat, 0.5), "latency_p95_s": _pct(lat, 0.95),
+        # the ceiling of the checks: answerable items right as shown, or right in the model's own answer before
+        # the checks dropped it; and the same among items whose gold evidence was retrieved (the model's reading)
+        "raw_accuracy": sum(_raw_ok(r) for r in answerable) / max(1, len(answerable)),
+        "raw_accuracy_evidence_retrieved": sum(_raw_ok(r) for r in rec_rows if r["retrieval_hit"])
+        / max(1, sum(bool(r["retrieval_hit"]) for r in rec_rows)),
     }
     # reason -> [on answerable items, on unanswerable items, answerable items whose raw generation was right]
     reasons: dict[str, list[int]] = {}
@@ -239,6 +244,10 @@ def summarise(rows: list[dict], settings: Settings, k: int) -> dict:
             "n": len(rows), "metrics": metrics, "by_type": by_type,
             "abstain_reasons": dict(sorted(reasons.items(), key=lambda kv: -sum(kv[1][:2]))), "items": rows,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+def _raw_ok(row: dict) -> bool:
+    return bool(row["correct"] or row.get("raw_right"))
 
 
 def reason_kind(reason: str) -> str:
@@ -259,6 +268,9 @@ def print_report(report: dict, out=print) -> None:
         f"false abstentions {m['false_abstention_rate']:.3f} | cited gold evidence "
         f"{m['citations_with_gold_evidence']:.3f} | verbatim quotes {m['verbatim_quotes']:.3f} | "
         f"{rk} {m[rk]:.3f} | latency p50 {m['latency_p50_s']:.1f} s p95 {m['latency_p95_s']:.1f} s")
+    if "raw_accuracy" in m:
+        out(f"before the checks: the model's own answer is right on {m['raw_accuracy']:.3f} of answerable items, "
+            f"{m['raw_accuracy_evidence_retrieved']:.3f} of those whose gold evidence was retrieved")
     if report.get("abstain_reasons"):
         out("abstentions by reason (answerable / unanswerable items; of the answerable, how many the model's "
             "own answer got right before the checks):")

@@ -65,6 +65,7 @@ def corpus_fingerprint(settings: Settings) -> dict:
         "embed_model": get_embedder().name,
         "chunking_version": CHUNKING_VERSION,
         "chunk_words": settings.chunk_words,
+        "vector_store": settings.vector_store,
         "max_file_mb": settings.max_file_mb,
         "metadata_sha256": _hash(settings.corpus_dir / "sources.json"),
         "corrections_sha256": _hash(settings.corpus_dir / "corrections.json"),
@@ -73,7 +74,8 @@ def corpus_fingerprint(settings: Settings) -> dict:
 
 
 def _same_shape(a: dict, b: dict) -> bool:
-    keys = ("embed_model", "chunking_version", "chunk_words", "metadata_sha256", "corrections_sha256")
+    keys = ("embed_model", "chunking_version", "chunk_words", "metadata_sha256", "corrections_sha256",
+            "vector_store")
     return all(a.get(k) == b.get(k) for k in keys)
 
 
@@ -181,7 +183,7 @@ def build_index(settings: Settings | None = None, rebuild: bool = False, progres
         removed = len(set(old_fp.get("files", {})) - set(fp["files"])) if old else 0
         per_doc = Counter(c.source for c in chunks)
         manifest = {
-            "fingerprint": fp, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "fingerprint": fp, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "vector_store": settings.vector_store,
             "documents": len(docs), "chunks": len(chunks), "tables": sum(len(d.tables) for d in docs),
             "skipped": [s.__dict__ for s in skipped], "handled": [s.__dict__ for s in handled],
             "sources": {d.source: {"title": d.title, "publisher": d.publisher, "date": d.date,
@@ -220,15 +222,16 @@ def ensure_index(settings: Settings, progress: bool = False) -> None:
     that changed the chunking or the embedding model): answers never come from records it no longer
     writes. A change of documents waits for `assistant index`."""
     current = store.current_build(settings)
-    if current is None or (isinstance(current, Path) and _outdated(current)):
+    if current is None or (isinstance(current, Path) and _outdated(current, settings)):
         build_index(settings, progress=progress, lock_wait=600)
 
 
-def _outdated(build: Path) -> bool:
-    """Was this index build written with another chunking version or embedding model? (Its manifest alone is
-    read: this runs before every question.)"""
+def _outdated(build: Path, settings: Settings) -> bool:
+    """Was this index build written with another chunking version, embedding model or vector store? (Its
+    manifest alone is read: this runs before every question.)"""
     try:
         fp = json.loads((build / "manifest.json").read_text()).get("fingerprint", {})
     except (OSError, ValueError):
         return False  # an unreadable manifest is the store's error to report
-    return fp.get("chunking_version") != CHUNKING_VERSION or fp.get("embed_model") != get_embedder().name
+    return (fp.get("chunking_version") != CHUNKING_VERSION or fp.get("embed_model") != get_embedder().name
+            or fp.get("vector_store", "chroma") != settings.vector_store)

@@ -1,4 +1,6 @@
 """The only module that imports chromadb: build, swap and open the index, embedded or on a Chroma server.
+The chunks themselves are llama-index nodes in a llama-index vector store (`vectors.py`): Chroma, or for an
+embedded index Qdrant's local mode (`vector_store` setting; the build folder then holds qdrant/, not chroma/).
 
 Embedded (default; `chroma_url` empty), layout of index_dir:
     CURRENT                 name of the active build folder (replaced atomically)
@@ -41,6 +43,7 @@ from urllib.parse import urlsplit
 
 from .errors import IndexError_, IndexLockedError
 from .types import Block, Chunk, Document, Table
+from .vectors import ChunkStore, chroma_store, qdrant_store, release
 
 __all__ = ["IndexHandle", "ServerBuild", "write_lock", "current_build", "open_index", "write_build", "list_builds",
            "damage", "readable_build", "remove_build", "LEASE_SECONDS", "REBUILD_HINT"]
@@ -52,8 +55,6 @@ COLLECTION = "chunks"
 # gold questions, ~2.5 ms a query at 517 chunks.
 _HNSW = {"hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32}}
 LEASE_SECONDS = 60.0  # a server lock not renewed for this long belongs to a dead writer
-_PAGE = 5000  # records per get() page: bounded requests and memory on a large index
-_CHUNK_FIELDS = ("source", "kind", "section", "locator", "start", "end", "title")
 REBUILD_HINT = "run `assistant index --rebuild`"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -141,6 +142,8 @@ def damage(build: Path | ServerBuild) -> str:
     Server builds are the server's to check: ''."""
     if isinstance(build, ServerBuild):
         return ""
+    if _kind(build) == "qdrant":
+        return "" if (build / "qdrant").is_dir() else "its qdrant folder is missing"
     db = build / "chroma" / "chroma.sqlite3"
     try:
         with db.open("rb") as f:
@@ -185,6 +188,7 @@ def readable_build(where) -> tuple[Path | ServerBuild, str]:
 def remove_build(build: Path | ServerBuild) -> None:
     """Delete an embedded build folder (a damaged one, once a sound build replaced it)."""
     if isinstance(build, Path):
+        release(build / "qdrant")
         shutil.rmtree(build, ignore_errors=True)
 
 
@@ -227,74 +231,63 @@ class IndexHandle:
             self.documents = _load_documents(raw_docs)
         except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
             raise IndexError_(f"index at {path} is unreadable ({e}); run `assistant index --rebuild`") from e
-        self._collection = None
+        self.kind = self.manifest.get("vector_store", "chroma")
+        self._store: ChunkStore | None = None
         self._count: int | None = None
         self._chunks: list[Chunk] | None = None
 
     @property
-    def collection(self):
-        if self._collection is None:
+    def store(self) -> ChunkStore:
+        """The build's chunks in their llama-index vector store (opened on first use)."""
+        if self._store is None:
             if isinstance(self.path, ServerBuild):
-                self._collection = self.path.server.collection(self.path.name)
+                self._store = chroma_store(self.path.server.collection(self.path.name))
+            elif self.kind == "qdrant":
+                self._store = qdrant_store(self.path / "qdrant")
             else:
                 with _readable(self.path):
-                    self._collection = _client(self.path / "chroma").get_collection(COLLECTION)
-        return self._collection
+                    self._store = chroma_store(_client(self.path / "chroma").get_collection(COLLECTION))
+        return self._store
+
+    @property
+    def collection(self):
+        """The Chroma collection of a Chroma build."""
+        return self.store.collection  # type: ignore[attr-defined]
 
     def count(self) -> int:
         """Number of chunks (a build never changes, so it is asked once)."""
         if self._count is None:
             with _readable(self.path):
-                self._count = self.collection.count()
+                self._count = self.store.count()
         return self._count
-
-    def _pages(self, include: list[str], where: dict | None = None) -> Iterator[dict]:
-        offset = 0
-        while True:
-            with _readable(self.path):
-                got = self.collection.get(include=include, where=where, limit=_PAGE, offset=offset)
-            if not got["ids"]:
-                return
-            yield got
-            if len(got["ids"]) < _PAGE:
-                return
-            offset += _PAGE
 
     def chunks(self) -> list[Chunk]:
         """Every chunk in the build (read once, page by page)."""
         if self._chunks is None:
-            out = []
-            for got in self._pages(["documents", "metadatas"]):
-                out.extend(Chunk(id=i, text=t, **{k: m[k] for k in _CHUNK_FIELDS})
-                           for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True))
-            out.sort(key=lambda c: c.id)
-            self._chunks = out
+            with _readable(self.path):
+                self._chunks = sorted(self.store.chunks(), key=lambda c: c.id)
         return self._chunks
 
     def query(self, vector: list[float], k: int) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) of the k nearest chunks."""
+        """(chunk id, the store's similarity) of the k nearest chunks, nearest first."""
         k = min(k, self.count())
         if k <= 0:
             return []
         with _readable(self.path):
-            res = self.collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
-        return [(i, 1.0 - d) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
-
-    def vectors_for(self, source: str) -> dict[str, list[float]]:
-        """Stored vectors of one document's chunks, by chunk text (to reuse them in a rebuild)."""
-        out: dict[str, Any] = {}
-        for got in self._pages(["embeddings", "documents"], where={"source": source}):
-            out.update(zip(got["documents"], got["embeddings"], strict=True))
-        return out
+            return self.store.query(vector, k)
 
     def all_vectors(self) -> dict[str, dict[str, Any]]:
         """Every stored vector as {source: {chunk text: vector}} in one paged scan (one request per 5,000
         chunks instead of one per document: what an incremental build of a large library needs)."""
-        out: dict[str, dict[str, Any]] = {}
-        for got in self._pages(["embeddings", "documents", "metadatas"]):
-            for t, e, m in zip(got["documents"], got["embeddings"], got["metadatas"], strict=True):
-                out.setdefault(m["source"], {})[t] = e
-        return out
+        with _readable(self.path):
+            return self.store.vectors()
+
+
+def _kind(build: Path) -> str:
+    try:
+        return json.loads((build / "manifest.json").read_text()).get("vector_store", "chroma")
+    except (OSError, ValueError):
+        return "qdrant" if (build / "qdrant").is_dir() else "chroma"
 
 
 def open_index(where) -> IndexHandle:
@@ -323,10 +316,13 @@ def write_build(where, manifest: dict, docs: list[Document], chunks: list[Chunk]
     tmp = build.with_name(build.name + ".partial")
     tmp.mkdir(parents=True)
     try:
-        client = _client(tmp / "chroma")
-        col = client.create_collection(COLLECTION, configuration=_HNSW)
-        _add_chunks(col, chunks, vectors, progress)
-        del col, client
+        if manifest.get("vector_store", "chroma") == "qdrant":
+            qdrant_store(tmp / "qdrant").add(chunks, vectors, progress)
+            release(tmp / "qdrant")  # local mode holds the folder open: close it before the rename
+        else:
+            client = _client(tmp / "chroma")
+            chroma_store(client.create_collection(COLLECTION, configuration=_HNSW)).add(chunks, vectors, progress)
+            del client
         (tmp / "documents.json").write_text(json.dumps([_doc_json(d) for d in docs], ensure_ascii=False))
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
         os.replace(tmp, build)
@@ -334,23 +330,16 @@ def write_build(where, manifest: dict, docs: list[Document], chunks: list[Chunk]
         pointer_tmp.write_text(build.name)
         os.replace(pointer_tmp, index_dir / "CURRENT")  # the atomic switch readers see
     except BaseException:
+        release(tmp / "qdrant")
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     for old in list_builds(index_dir)[:-2]:  # keep the active and the previous build
         if old != build:
+            release(old / "qdrant")
             shutil.rmtree(old, ignore_errors=True)
     for stale in index_dir.glob("build-*.partial"):
         shutil.rmtree(stale, ignore_errors=True)
     return build
-
-
-def _add_chunks(col, chunks: list[Chunk], vectors, progress, step: int = 500) -> None:
-    for i in range(0, len(chunks), step):
-        part = chunks[i:i + step]
-        col.add(ids=[c.id for c in part], documents=[c.text for c in part],
-                metadatas=[c.to_metadata() for c in part], embeddings=vectors[i:i + step])
-        if progress:
-            progress(len(part))
 
 
 # --------------------------------------------------------------------------- the Chroma server
@@ -476,7 +465,7 @@ class _Server:
         with self._errors():
             try:
                 col = self.client.create_collection(self._name(build), configuration=_HNSW)
-                _add_chunks(col, chunks, vectors, progress)
+                chroma_store(col).add(chunks, vectors, progress)
                 # Documents and the manifest in their own collection; the 1-d zero vectors are never queried
                 # (Chroma requires a vector per record, and must never compute one itself).
                 docs_col = self.client.create_collection(self._name(build, "docs"))

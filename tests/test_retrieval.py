@@ -26,9 +26,11 @@ KINDS = {"text", "table_row", "table_column", "footnote"}
 ROW16 = "Table 2, row 16: Space security and defence"
 
 
-@pytest.fixture(scope="module")
-def retriever(corpus_index) -> Retriever:
-    return Retriever(open_index(corpus_index.index_dir), get_embedder())
+@pytest.fixture(scope="module", params=["chroma", "qdrant"])
+def retriever(request, corpus_index) -> Retriever:
+    """The retriever over the real corpus in each llama-index vector store we test (the same vectors)."""
+    settings = corpus_index if request.param == "chroma" else request.getfixturevalue("qdrant_corpus_index")
+    return Retriever(open_index(settings.index_dir), get_embedder())
 
 
 def test_space_security_question_finds_table2_row16(retriever):

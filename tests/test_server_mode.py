@@ -116,9 +116,8 @@ def test_real_corpus_retrieval_and_answers_are_identical_on_the_server(corpus_in
     """The real corpus index copied (vectors included) into the server: same hits, same answers."""
     local = store.open_index(corpus_index.index_dir)
     settings = _server(corpus_index, chroma_url)
-    got = local.collection.get(include=["embeddings"])
-    by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
-    vectors = [by_id[c.id] for c in local.chunks()]
+    stored = local.all_vectors()
+    vectors = [stored[c.source][c.text] for c in local.chunks()]
     store.write_build(settings, local.manifest, list(local.documents.values()), local.chunks(), vectors)
     remote = store.open_index(settings)
     assert remote.count() == local.count()
