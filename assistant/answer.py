@@ -24,7 +24,7 @@ from .retrieve import Retriever
 from .types import Answer, Hit
 
 __all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "validate_question", "get_retriever",
-           "question_parts"]
+           "question_parts", "respond"]
 
 _pipelines: dict[Path, Retriever] = {}
 _plock = threading.Lock()
@@ -63,10 +63,6 @@ def retrieve(question: str, **overrides) -> list[Hit]:
     return get_retriever(settings).search(q, settings.candidates)
 
 
-
-
-
-
 def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     """Like `answer` but yields progress and generated text as they come, then the checked Answer last.
 
@@ -82,7 +78,15 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     hits = retriever.search(q.text, settings.candidates)
     evidence = select_evidence(q.text, hits, settings.top_k, settings.evidence_words, retriever.idf,
                                retriever.domain_acronyms)
+    yield from respond(q, hits, evidence, settings, retriever, get_generator(settings), t0)
 
+
+def respond(q: Question, hits: list[Hit], evidence: list[Evidence], settings: Settings, retriever: Retriever,
+            generator, t0: float) -> Iterator[StreamEvent]:
+    """Everything after evidence selection (also the llama-index synthesizer's path, `llamaindex.py`): a
+    column filter answered from the table itself; one generation (or the extractive answer when `generator`
+    is None); the citation check, with the named table row or best passage standing in when nothing
+    generated is supported; the composed Answer, last."""
     def done(raw: str, evidence: list[Evidence], backend: str, model: str, notice: str = "") -> Answer:
         return finish(q, raw, evidence, hits, settings, backend, model, t0, retriever, notice)
 
@@ -92,7 +96,6 @@ def stream_answer(question: str, **overrides) -> Iterator[StreamEvent]:
     if looked_up and not looked_up.abstained:
         yield StreamEvent("answer", answer=looked_up)
         return
-    generator = get_generator(settings)
     if generator is None:
         raw = extractive(q, evidence, retriever.table_rows, retriever.idf)
         yield StreamEvent("answer", answer=done(raw, evidence, "none", "extractive"))

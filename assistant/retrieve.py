@@ -154,6 +154,10 @@ class Retriever:
         named = {src: len(cues & q) for src, cues in self._doc_cues.items() if cues & q}
         return named if len(named) < len(self._doc_cues) else {}
 
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        """The chunk with this id, if the index holds it."""
+        return self._by_id.get(chunk_id)
+
     def idf(self, token: str) -> float:
         """Inverse document frequency over chunks; unseen words weigh most."""
         return math.log((len(self.chunks) + 1) / (self._df.get(token, 0) + 0.5))

@@ -1,0 +1,101 @@
+"""Our method as llama-index components: the example of docs/llamaindex.md runs as written; a plain
+RetrieverQueryEngine with our retriever, selector and synthesizer answers as `answer()` does; a llama-index
+LLM plugs into the synthesizer and its answer is checked like ours."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+
+import pytest
+from helpers import REPO
+from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
+from llama_index.core.query_engine import RetrieverQueryEngine
+from llama_index.core.schema import NodeWithScore, TextNode
+
+from assistant import answer
+from assistant.llamaindex import CitedAnswerSynthesizer, EvidenceSelector, HybridRetriever, open_vector_index
+from assistant.store import open_index
+
+QUESTIONS = ["Which SDPs cover space security?",
+             "When did the EU and Japan sign their security and defence partnership?",
+             "How much did the EU pay Georgia under its SDP in 2031?"]
+
+
+@pytest.fixture
+def corpus_env(corpus_index, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(corpus_index.index_dir))
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus_index.corpus_dir))
+    monkeypatch.setenv("ASSISTANT_LLM", "none")
+    return corpus_index
+
+
+def test_the_docs_example_runs(corpus_env):
+    code = re.search(r"```python\n(.*?)```", (REPO / "docs" / "llamaindex.md").read_text(), re.S).group(1)
+    out = io.StringIO()
+    scope: dict = {}
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "docs/llamaindex.md", "exec"), scope)  # noqa: S102 - our own documentation
+    a = scope["answer"]
+    assert not a.abstained, out.getvalue()
+    assert any("Space security" in c.locator for c in a.citations), out.getvalue()
+    docs = open_index(corpus_env.index_dir).documents
+    assert all(c.quote in docs[c.source].text for c in a.citations) and "[1]" in out.getvalue()
+    assert {n.node.metadata["chunk_id"] for n in scope["response"].source_nodes} == {c.chunk_id for c in a.citations}
+
+
+def test_a_retriever_query_engine_with_our_components_answers_as_answer_does(corpus_env):
+    engine = RetrieverQueryEngine(retriever=HybridRetriever(), node_postprocessors=[EvidenceSelector()],
+                                  response_synthesizer=CitedAnswerSynthesizer())
+    for q in QUESTIONS:
+        got, want = engine.query(q).metadata["answer"], answer(q)
+        assert (got.text, got.abstained, got.abstain_reason) == (want.text, want.abstained, want.abstain_reason), q
+        assert [c.__dict__ for c in got.citations] == [c.__dict__ for c in want.citations], q
+
+
+def test_the_vector_index_retrieves_our_nodes_with_their_metadata(corpus_env):
+    nodes = open_vector_index().as_retriever(similarity_top_k=5).retrieve(QUESTIONS[1])
+    assert len(nodes) == 5
+    for n in nodes:
+        assert {"chunk_id", "source", "locator", "kind"} <= set(n.node.metadata)
+
+
+class _Canned(CustomLLM):
+    """A llama-index LLM that always gives the same answer."""
+
+    text: str = ""
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(model_name="canned")
+
+    def complete(self, prompt: str, formatted: bool = False, **kwargs) -> CompletionResponse:
+        return CompletionResponse(text=self.text)
+
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs):
+        yield CompletionResponse(text=self.text, delta=self.text)
+
+
+def test_a_llama_index_llm_answers_and_is_checked_like_ours(tiny_index, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tiny_index.index_dir))
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(tiny_index.corpus_dir))
+    q = "When was the Northern Fisheries Pact signed?"
+
+    def ask(text: str):
+        engine = RetrieverQueryEngine(retriever=HybridRetriever(), node_postprocessors=[EvidenceSelector()],
+                                      response_synthesizer=CitedAnswerSynthesizer(llm=_Canned(text=text)))
+        return engine.query(q).metadata["answer"]
+
+    good = ask("The Northern Fisheries Pact was signed on 3 March 2021 [1].")
+    assert not good.abstained and good.backend == "llama-index" and good.model == "canned"
+    assert "3 March 2021" in good.citations[0].quote
+    invented = ask("The Northern Fisheries Pact was signed on 9 June 1999 in Oslo [1].")
+    assert "9 June 1999" not in invented.text and "Oslo" not in invented.text
+    assert invented.abstained or invented.notice  # refused, or a verbatim passage stands in, saying so
+
+
+def test_nodes_of_another_index_are_refused(corpus_env):
+    foreign = [NodeWithScore(node=TextNode(text="Some other text."), score=1.0)]
+    with pytest.raises(ValueError, match="not a chunk of this index"):
+        CitedAnswerSynthesizer().synthesize(QUESTIONS[0], foreign)
