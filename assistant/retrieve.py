@@ -31,24 +31,30 @@ RRF_K = 10  # reciprocal-rank fusion: rank 1 -> 1/11, rank 10 -> 1/20 (60, the u
 
 
 class _BM25:
-    """BM25 over our own tokens (same tokenizer for chunks and questions), via the bm25s library."""
+    """BM25 over our own tokens (same tokenizer for chunks and questions), through llama-index's
+    `BM25Retriever` (bm25s underneath): each chunk's tokens are a node's text, split on spaces and neither
+    stemmed nor stopped again, so chunk and question share one vocabulary. (Its default tokenizer, an English
+    stemmer and stopword list over the raw text, measured worse: docs/quality.md.)"""
 
     def __init__(self, docs_tokens: list[list[str]]) -> None:
-        import bm25s
+        from llama_index.core.schema import TextNode
+        from llama_index.retrievers.bm25 import BM25Retriever
 
-        self._vocab: dict[str, int] = {}
-        ids = [[self._vocab.setdefault(t, len(self._vocab)) for t in toks] for toks in docs_tokens]
-        self._model = bm25s.BM25()
-        self._model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab), show_progress=False)
         self._n = len(docs_tokens)
+        nodes = [TextNode(id_=str(i), text=" ".join(toks)) for i, toks in enumerate(docs_tokens)]
+        self._retriever = BM25Retriever(nodes=nodes, language=None, skip_stemming=True, token_pattern=r"\S+",
+                                        similarity_top_k=max(1, self._n)) if self._n else None
+        self._lock = threading.Lock()
 
-    def search(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
-        q = [self._vocab[t] for t in query_tokens if t in self._vocab]
-        if not q or self._n == 0:
+    def search(self, question: str, k: int) -> list[tuple[int, float]]:
+        """(chunk position, score) of the k best chunks for the question, best first."""
+        query_tokens = content_tokens(question)
+        if not query_tokens or self._retriever is None:
             return []
-        scores = self._model.get_scores(q)
-        order = scores.argsort()[::-1][: min(k, self._n)]
-        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+        with self._lock:  # similarity_top_k is the retriever's state
+            self._retriever.similarity_top_k = min(k, self._n)
+            found = self._retriever.retrieve(" ".join(query_tokens))
+        return [(int(n.node.node_id), float(n.score)) for n in found if n.score and n.score > 0]
 
 
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -172,7 +178,7 @@ class Retriever:
         """Fused hits, best first; each retriever contributes its k best."""
         question = expand_acronyms(question, self.acronyms)
         dense = self.index.query(self.embedder.embed_query(question), k)
-        lexical = self._lexical().search(content_tokens(question), k)
+        lexical = self._lexical().search(question, k)
         hits: dict[str, Hit] = {}
         for rank, (cid, sim) in enumerate(dense, start=1):
             hits[cid] = Hit(self._by_id[cid], 1.0 / (RRF_K + rank), dense_rank=rank, dense_score=sim)

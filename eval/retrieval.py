@@ -18,6 +18,22 @@ from assistant.evidence import select_evidence
 DEPTHS = (1, 3, 5, 10, 20, 30)
 
 
+class _DefaultBM25:
+    """llama-index's BM25Retriever as it comes: its own tokenizer over each chunk's section and text."""
+
+    def __init__(self, chunks) -> None:
+        from llama_index.core.schema import TextNode
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        self._retriever = BM25Retriever.from_defaults(
+            nodes=[TextNode(id_=str(i), text=f"{c.section} {c.text}") for i, c in enumerate(chunks)],
+            similarity_top_k=30)
+
+    def search(self, question: str, k: int) -> list[tuple[int, float]]:
+        self._retriever.similarity_top_k = k
+        return [(int(n.node.node_id), float(n.score)) for n in self._retriever.retrieve(question) if n.score > 0]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", nargs="+", default=["test"])
@@ -26,6 +42,9 @@ def main() -> int:
     ap.add_argument("--candidates", type=int)
     ap.add_argument("--rrf-k", type=int, help="fusion constant to try instead of retrieve.RRF_K")
     ap.add_argument("--fused-head", type=int, help="fused hits ahead of each ranker's first (retrieve.FUSED_HEAD)")
+    ap.add_argument("--bm25", choices=["ours", "llama-index-default"], default="ours",
+                    help="lexical ranker: BM25Retriever over our tokens (the product's), or with its own default "
+                         "tokenizer (English stemmer and stopwords over the raw text)")
     args = ap.parse_args()
     retrieve_module = importlib.import_module("assistant.retrieve")  # the package exports a function of that name
 
@@ -38,6 +57,8 @@ def main() -> int:
         settings = split_settings(split, Settings.load(top_k=args.top_k, evidence_words=args.evidence_words,
                                                        candidates=args.candidates))
         retriever = get_retriever(settings, progress=True)
+        if args.bm25 == "llama-index-default":
+            retriever._bm25 = _DefaultBM25(retriever.chunks)
         items = [i for i in load_gold([GOLD_DIR / split.file]) if i["type"] != "unanswerable" and i["evidence"]]
         at = dict.fromkeys(DEPTHS, 0)
         dense10 = lexical10 = 0
