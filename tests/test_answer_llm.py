@@ -69,7 +69,8 @@ class _Handler(BaseHTTPRequestHandler):
                          for p in reply] + [b"data: [DONE]\n\n"]
             else:
                 lines = [(json.dumps({"message": {"role": "assistant", "content": p}, "done": False}) + "\n"
-                          ).encode() for p in reply] + [b'{"done": true}\n']
+                          ).encode() for p in reply] + [  # Ollama's last line: an empty message, done
+                    b'{"message": {"role": "assistant", "content": ""}, "done": true, "done_reason": "stop"}\n']
         else:
             self.send_response(404)
             self.end_headers()
