@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from helpers import REPO
@@ -99,3 +102,28 @@ def test_nodes_of_another_index_are_refused(corpus_env):
     foreign = [NodeWithScore(node=TextNode(text="Some other text."), score=1.0)]
     with pytest.raises(ValueError, match="not a chunk of this index"):
         CitedAnswerSynthesizer().synthesize(QUESTIONS[0], foreign)
+
+
+def _can_unshare() -> bool:
+    try:
+        return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _can_unshare(), reason="`unshare -n` (a network namespace) is not available here")
+def test_the_docs_example_and_the_qdrant_store_run_with_no_network_at_all(corpus_index, qdrant_corpus_index):
+    """llama-index's tiktoken and nltk data, Qdrant's client, the BM25 retriever: nothing reaches for the
+    network (a network namespace with no interfaces)."""
+    code = re.search(r"```python\n(.*?)```", (REPO / "docs" / "llamaindex.md").read_text(), re.S).group(1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "OPENAI_"))}
+    env.update(ASSISTANT_INDEX_DIR=str(corpus_index.index_dir), ASSISTANT_CORPUS_DIR=str(corpus_index.corpus_dir),
+               ASSISTANT_LLM="none")
+    r = subprocess.run(["unshare", "-n", sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       timeout=600, cwd=REPO)
+    assert r.returncode == 0 and "Space security" in r.stdout, r.stderr[-2000:]
+    env.update(ASSISTANT_INDEX_DIR=str(qdrant_corpus_index.index_dir), ASSISTANT_VECTOR_STORE="qdrant")
+    r = subprocess.run(["unshare", "-n", str(REPO / ".venv" / "bin" / "assistant"), "ask", "--llm", "none",
+                        QUESTIONS[1]], env=env, capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert r.returncode == 0 and "1 November 2024" in r.stdout, r.stderr[-2000:]
