@@ -18,6 +18,7 @@ from .embed import get_embedder
 from .errors import CorpusError, IndexError_
 from .ingest import SUPPORTED, Skipped, load_corpus, scan_corpus
 from .types import Chunk
+from .vectors import embed_text
 
 __all__ = ["IndexSummary", "build_index", "ensure_index", "corpus_fingerprint"]
 
@@ -166,7 +167,7 @@ def build_index(settings: Settings | None = None, rebuild: bool = False, progres
         if not docs:
             raise CorpusError(f"no indexable documents in {settings.corpus_dir}: "
                               + "; ".join(f"{s.source} ({s.reason})" for s in skipped))
-        texts_to_embed = [_embed_text(c) for cs, cached in plan for c in cs if c.text not in cached]
+        texts_to_embed = [embed_text(c) for cs, cached in plan for c in cs if c.text not in cached]
         bar = _bar(len(texts_to_embed) + len(chunks), progress)
         new_vecs = _embed(texts_to_embed, progress=bar.update if bar else None)
         del stored
@@ -198,15 +199,6 @@ def build_index(settings: Settings | None = None, rebuild: bool = False, progres
         return IndexSummary(len(docs), len(chunks), manifest["tables"], time.perf_counter() - t0,
                             embedded, reused, removed, False, skipped, handled, location,
                             f"the previous index was damaged ({damaged}) and was rebuilt" if damaged else "")
-
-
-def _embed_text(c) -> str:
-    # The section path tells the embedder what a paragraph is about when the text itself does not
-    # name it (e.g. a paragraph under the heading "Japan" that only says "the parties").
-    # A table record leads with its row/column label so the label, not the shared caption, dominates.
-    if c.kind in ("table_row", "table_column"):
-        return f"{c.locator.split(': ', 1)[-1]}: {c.text}"
-    return f"{c.section}: {c.text}" if c.kind == "text" and c.section else c.text
 
 
 def _bar(total: int, enabled: bool):

@@ -42,7 +42,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import IndexError_, IndexLockedError
-from .types import Block, Chunk, Document, Table
+from .types import Chunk, Document
 from .vectors import ChunkStore, chroma_store, qdrant_store, release
 
 __all__ = ["IndexHandle", "ServerBuild", "write_lock", "current_build", "open_index", "write_build", "list_builds",
@@ -207,14 +207,7 @@ def _readable(path: Path | ServerBuild) -> Iterator[None]:
 
 
 def _load_documents(raw_docs: list[dict]) -> dict[str, Document]:
-    out: dict[str, Document] = {}
-    for d in raw_docs:
-        tables = [Table(**{**t, "rows": [tuple(r) for r in t["rows"]], "section": tuple(t["section"])})
-                  for t in d.pop("tables")]
-        blocks = [Block(**{**b, "section": tuple(b["section"])}) for b in d.pop("blocks")]
-        spans = [tuple(sp) for sp in d.pop("spans")]
-        out[d["source"]] = Document(**d, tables=tables, blocks=blocks, spans=spans)
-    return out
+    return {d["source"]: Document.from_dict(d) for d in raw_docs}
 
 
 class IndexHandle:

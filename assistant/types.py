@@ -48,6 +48,20 @@ class Document:
     kind: str = ""
     sha256: str = ""
 
+    def to_dict(self) -> dict:
+        """Plain JSON-able fields (what an index build stores)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Document:
+        """The document back from `to_dict`, its tables and blocks typed again."""
+        d = dict(d)
+        tables = [Table(**{**t, "rows": [tuple(r) for r in t["rows"]], "section": tuple(t["section"])})
+                  for t in d.pop("tables")]
+        blocks = [Block(**{**b, "section": tuple(b["section"])}) for b in d.pop("blocks")]
+        spans = [tuple(sp) for sp in d.pop("spans")]
+        return cls(**d, tables=tables, blocks=blocks, spans=spans)  # type: ignore[arg-type]
+
 
 @dataclass
 class Chunk:

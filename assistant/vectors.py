@@ -18,21 +18,44 @@ from typing import Any
 
 from .types import Chunk
 
-__all__ = ["ChunkStore", "STORES", "chunk_node", "node_chunk", "chroma_store", "qdrant_store"]
+__all__ = ["ChunkStore", "STORES", "chunk_node", "node_chunk", "chroma_store", "qdrant_store", "embed_text"]
 
 STORES = ("chroma", "qdrant")
 _FIELDS = ("source", "kind", "section", "locator", "start", "end", "title")
 _NAMESPACE = uuid.UUID("5b0c5e3a-8d4f-4c59-9d0e-2f7c1b6a9e41")
 
 
+def embed_label(chunk: Chunk) -> str:
+    """What the embedder reads before a chunk's text. The section path tells it what a paragraph is about
+    when the text itself does not name it (a paragraph under the heading "Japan" that only says "the
+    parties"); a table record leads with its row/column label, so that the label, not the shared caption,
+    dominates."""
+    if chunk.kind in ("table_row", "table_column"):
+        return chunk.locator.split(": ", 1)[-1]
+    return chunk.section if chunk.kind == "text" else ""
+
+
+def embed_text(chunk: Chunk) -> str:
+    """The text a chunk's vector is computed from (the same as its node's embedding content)."""
+    label = embed_label(chunk)
+    return f"{label}: {chunk.text}" if label else chunk.text
+
+
 def chunk_node(chunk: Chunk, vector: Sequence[float] | None = None):
-    """The llama-index node of a chunk (its vector attached when given)."""
+    """The llama-index node of a chunk (its vector attached when given). Its embedding content
+    (`get_content(MetadataMode.EMBED)`) is `embed_text(chunk)`, so a llama-index embedding step computes
+    the index's own vectors; prompts see the text alone."""
     from llama_index.core.schema import TextNode
 
-    meta = {**chunk.to_metadata(), "chunk_id": chunk.id}
+    meta: dict[str, Any] = {**chunk.to_metadata(), "chunk_id": chunk.id}
+    label = embed_label(chunk)
+    if label:
+        meta["embed_label"] = label
     return TextNode(id_=str(uuid.uuid5(_NAMESPACE, chunk.id)), text=chunk.text, metadata=meta,
                     embedding=None if vector is None else [float(x) for x in vector],
-                    excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=list(meta))
+                    excluded_embed_metadata_keys=[k for k in meta if k != "embed_label"],
+                    excluded_llm_metadata_keys=list(meta), metadata_template="{value}",
+                    text_template="{metadata_str}: {content}")
 
 
 def node_chunk(node) -> Chunk:

@@ -34,6 +34,44 @@ class _DefaultBM25:
         return [(int(n.node.node_id), float(n.score)) for n in self._retriever.retrieve(question) if n.score > 0]
 
 
+def _llama_index_fusion(retriever):
+    """`Retriever.search` replaced by llama-index's QueryFusionRetriever over our dense and BM25 rankers."""
+    from llama_index.core.base.base_retriever import BaseRetriever
+    from llama_index.core.llms.mock import MockLLM
+    from llama_index.core.retrievers import QueryFusionRetriever
+    from llama_index.core.schema import NodeWithScore
+
+    from assistant.text import expand_acronyms
+    from assistant.types import Hit
+    from assistant.vectors import chunk_node
+
+    class _Ranked(BaseRetriever):
+        def __init__(self, rank) -> None:
+            super().__init__()
+            self._rank = rank
+
+        def _retrieve(self, query_bundle):
+            return [NodeWithScore(node=chunk_node(c), score=s) for c, s in self._rank(query_bundle.query_str)]
+
+    k = 30
+    dense = _Ranked(lambda q: [(retriever.chunk(cid), s) for cid, s in
+                               retriever.index.query(retriever.embedder.embed_query(q), k)])
+    lexical = _Ranked(lambda q: [(retriever.chunks[i], s) for i, s in retriever._lexical().search(q, k)])
+    fusion = QueryFusionRetriever([dense, lexical], mode="reciprocal_rerank", similarity_top_k=2 * k,
+                                  num_queries=1, use_async=False, llm=MockLLM())
+
+    def search(question: str, k: int = 30, top: int | None = None):
+        q = expand_acronyms(question, retriever.acronyms)
+        d = {c.id: r for r, (c, _) in enumerate(dense._rank(q), 1)}
+        lx = {c.id: r for r, (c, _) in enumerate(lexical._rank(q), 1)}
+        hits = [Hit(retriever.chunk(n.node.metadata["chunk_id"]), float(n.score or 0),
+                    dense_rank=d.get(n.node.metadata["chunk_id"]), lexical_rank=lx.get(n.node.metadata["chunk_id"]))
+                for n in fusion.retrieve(q)]
+        return hits[:top] if top else hits
+
+    return search
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", nargs="+", default=["test"])
@@ -45,6 +83,9 @@ def main() -> int:
     ap.add_argument("--bm25", choices=["ours", "llama-index-default"], default="ours",
                     help="lexical ranker: BM25Retriever over our tokens (the product's), or with its own default "
                          "tokenizer (English stemmer and stopwords over the raw text)")
+    ap.add_argument("--fusion", choices=["ours", "llama-index"], default="ours",
+                    help="fusion: ours (reciprocal rank, constant 10, with boosts), or llama-index's "
+                         "QueryFusionRetriever (reciprocal_rerank, one query) over the same two rankers")
     args = ap.parse_args()
     retrieve_module = importlib.import_module("assistant.retrieve")  # the package exports a function of that name
 
@@ -59,6 +100,8 @@ def main() -> int:
         retriever = get_retriever(settings, progress=True)
         if args.bm25 == "llama-index-default":
             retriever._bm25 = _DefaultBM25(retriever.chunks)
+        if args.fusion == "llama-index":
+            retriever.search = _llama_index_fusion(retriever)  # type: ignore[method-assign]
         items = [i for i in load_gold([GOLD_DIR / split.file]) if i["type"] != "unanswerable" and i["evidence"]]
         at = dict.fromkeys(DEPTHS, 0)
         dense10 = lexical10 = 0

@@ -127,3 +127,27 @@ def test_the_docs_example_and_the_qdrant_store_run_with_no_network_at_all(corpus
     r = subprocess.run(["unshare", "-n", str(REPO / ".venv" / "bin" / "assistant"), "ask", "--llm", "none",
                         QUESTIONS[1]], env=env, capture_output=True, text=True, timeout=600, cwd=REPO)
     assert r.returncode == 0 and "1 November 2024" in r.stdout, r.stderr[-2000:]
+
+
+def test_our_reader_and_chunker_in_a_llama_index_ingestion_pipeline(tiny_index):
+    """CorpusReader + ChunkParser + MiniLMEmbedding in an IngestionPipeline give the index's own chunks and
+    vectors; the typed tables survive the round trip through a llama-index Document."""
+    import numpy as np
+    from llama_index.core.ingestion import IngestionPipeline
+
+    from assistant.ingest.llama import ChunkParser, CorpusReader, from_llama_document
+    from assistant.llamaindex import MiniLMEmbedding
+    from assistant.vectors import node_chunk
+
+    reader = CorpusReader()
+    docs = reader.load_data(tiny_index.corpus_dir)
+    handle = open_index(tiny_index.index_dir)
+    assert {d.metadata["source"] for d in docs} == set(handle.documents) and reader.skipped == []
+    for d in docs:
+        assert from_llama_document(d) == handle.documents[d.metadata["source"]]
+    nodes = IngestionPipeline(transformations=[ChunkParser(), MiniLMEmbedding()]).run(documents=docs)
+    got = sorted(((node_chunk(n), n.embedding) for n in nodes), key=lambda p: p[0].id)
+    assert [c for c, _ in got] == handle.chunks()
+    stored = handle.all_vectors()
+    for c, vec in got:
+        assert np.allclose(vec, stored[c.source][c.text], atol=1e-5), c.id
