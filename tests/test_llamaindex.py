@@ -17,9 +17,10 @@ from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from assistant import answer
+from assistant import answer, store
 from assistant.llamaindex import CitedAnswerSynthesizer, EvidenceSelector, HybridRetriever, open_vector_index
 from assistant.store import open_index
+from assistant.vectors import release
 
 QUESTIONS = ["Which SDPs cover space security?",
              "When did the EU and Japan sign their security and defence partnership?",
@@ -123,6 +124,7 @@ def test_the_docs_example_and_the_qdrant_store_run_with_no_network_at_all(corpus
     r = subprocess.run(["unshare", "-n", sys.executable, "-c", code], env=env, capture_output=True, text=True,
                        timeout=600, cwd=REPO)
     assert r.returncode == 0 and "Space security" in r.stdout, r.stderr[-2000:]
+    release(store.current_build(qdrant_corpus_index) / "qdrant")  # local mode: one process per index folder
     env.update(ASSISTANT_INDEX_DIR=str(qdrant_corpus_index.index_dir), ASSISTANT_VECTOR_STORE="qdrant")
     r = subprocess.run(["unshare", "-n", str(REPO / ".venv" / "bin" / "assistant"), "ask", "--llm", "none",
                         QUESTIONS[1]], env=env, capture_output=True, text=True, timeout=600, cwd=REPO)

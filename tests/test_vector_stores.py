@@ -98,3 +98,19 @@ def test_a_chroma_server_with_another_store_is_a_config_error():
         Settings.load(chroma_url="http://127.0.0.1:8000", vector_store="qdrant")
     with pytest.raises(ConfigError, match="vector_store"):
         Settings.load(vector_store="faiss")
+
+
+def test_a_qdrant_index_open_in_another_process_is_a_clear_error(tiny_corpus, tmp_path):
+    import subprocess
+
+    from helpers import REPO
+
+    settings = Settings.load(corpus_dir=tiny_corpus, index_dir=tmp_path / "q", vector_store="qdrant", llm="none")
+    build_index(settings)
+    assert store.open_index(settings.index_dir).count() > 0  # this process holds the folder now
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+           "ASSISTANT_CORPUS_DIR": str(tiny_corpus), "ASSISTANT_VECTOR_STORE": "qdrant"}
+    r = subprocess.run([str(REPO / ".venv" / "bin" / "assistant"), "ask", "--llm", "none", PACT], env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "open in another process" in r.stderr, r.stderr[-1500:]
+    assert len(r.stderr.strip().splitlines()) == 1  # one line, no traceback
