@@ -24,7 +24,7 @@ from .retrieve import Retriever
 from .types import Answer, Hit
 
 __all__ = ["answer", "stream_answer", "StreamEvent", "retrieve", "validate_question", "get_retriever",
-           "question_parts", "respond"]
+           "question_parts", "respond", "final_answer"]
 
 _pipelines: dict[Path, Retriever] = {}
 _plock = threading.Lock()
@@ -163,8 +163,13 @@ def answer(question: str, **overrides) -> Answer:
         >>> a = answer("Which SDPs cover space security?")  # doctest: +SKIP
         >>> a.text, [c.quote for c in a.citations]  # doctest: +SKIP
     """
+    return final_answer(stream_answer(question, **overrides))
+
+
+def final_answer(events: Iterator[StreamEvent]) -> Answer:
+    """The Answer a stream of events ends with (progress and tokens consumed on the way)."""
     final = None
-    for ev in stream_answer(question, **overrides):
+    for ev in events:
         if ev.kind == "answer":
             final = ev.answer
     assert final is not None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .vectors import STORES
 
 __all__ = ["Settings", "BACKENDS", "PROJECT_ROOT", "STEPS"]
 
@@ -112,8 +113,8 @@ class Settings:
             ("http://", "https://")
         ):
             raise ConfigError(f"llm_base_url must start with http:// or https://, got {self.llm_base_url!r}")
-        if self.vector_store not in ("chroma", "qdrant"):
-            raise ConfigError(f"vector_store must be 'chroma' or 'qdrant', got {self.vector_store!r}")
+        if self.vector_store not in STORES:
+            raise ConfigError(f"vector_store must be one of {', '.join(STORES)}, got {self.vector_store!r}")
         if self.chroma_url and self.vector_store != "chroma":
             raise ConfigError("chroma_url names a Chroma server: it needs vector_store 'chroma'")
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):

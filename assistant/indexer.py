@@ -184,7 +184,7 @@ def build_index(settings: Settings | None = None, rebuild: bool = False, progres
         removed = len(set(old_fp.get("files", {})) - set(fp["files"])) if old else 0
         per_doc = Counter(c.source for c in chunks)
         manifest = {
-            "fingerprint": fp, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "vector_store": settings.vector_store,
+            "fingerprint": fp, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "documents": len(docs), "chunks": len(chunks), "tables": sum(len(d.tables) for d in docs),
             "skipped": [s.__dict__ for s in skipped], "handled": [s.__dict__ for s in handled],
             "sources": {d.source: {"title": d.title, "publisher": d.publisher, "date": d.date,
@@ -226,4 +226,4 @@ def _outdated(build: Path, settings: Settings) -> bool:
     except (OSError, ValueError):
         return False  # an unreadable manifest is the store's error to report
     return (fp.get("chunking_version") != CHUNKING_VERSION or fp.get("embed_model") != get_embedder().name
-            or fp.get("vector_store", "chroma") != settings.vector_store)
+            or store.store_kind({"fingerprint": fp}) != settings.vector_store)

@@ -29,7 +29,7 @@ from llama_index.core.response_synthesizers.base import BaseSynthesizer
 from llama_index.core.schema import NodeWithScore, QueryBundle
 from pydantic import PrivateAttr
 
-from .answer import get_retriever, respond
+from .answer import final_answer, get_retriever, respond
 from .config import Settings
 from .embed import EMBED_MODEL_NAME, get_embedder
 from .errors import GeneratorError
@@ -79,13 +79,21 @@ def open_vector_index(settings: Settings | None = None, **overrides):
     return VectorStoreIndex.from_vector_store(retriever.index.store.vector_store, embed_model=MiniLMEmbedding())
 
 
-def _hit(n: NodeWithScore, retriever: Retriever, rank: int) -> Hit:
-    cid = n.node.metadata.get("chunk_id")
-    chunk = retriever.chunk(cid) if cid else None
-    if chunk is None:
-        raise ValueError(f"node {n.node.node_id} is not a chunk of this index (no known chunk_id): "
-                         "retrieve from open_vector_index() or HybridRetriever")
-    return Hit(chunk, float(n.score or 0.0), dense_rank=rank)
+def _hits(nodes: list[NodeWithScore], retriever: Retriever) -> list[Hit]:
+    """Our hits for nodes of this index, ranked in the order given."""
+    hits = []
+    for rank, n in enumerate(nodes, start=1):
+        cid = n.node.metadata.get("chunk_id")
+        chunk = retriever.chunk(cid) if cid else None
+        if chunk is None:
+            raise ValueError(f"node {n.node.node_id} is not a chunk of this index (no known chunk_id): "
+                             "retrieve from open_vector_index() or HybridRetriever")
+        hits.append(Hit(chunk, float(n.score or 0.0), dense_rank=rank))
+    return hits
+
+
+def _select(question: str, hits: list[Hit], retriever: Retriever, top_k: int, words: int) -> list[Evidence]:
+    return select_evidence(question, hits, top_k, words, retriever.idf, retriever.domain_acronyms)
 
 
 class HybridRetriever(BaseRetriever):
@@ -126,10 +134,8 @@ class EvidenceSelector(BaseNodePostprocessor):
         if query_bundle is None:
             raise ValueError("EvidenceSelector needs the query")
         q = analyse(query_bundle.query_str)
-        hits = [_hit(n, self._retriever, rank) for rank, n in enumerate(nodes, start=1)]
-        evidence = select_evidence(q.text, hits, self.top_k or self._settings.top_k,
-                                   self.evidence_words or self._settings.evidence_words, self._retriever.idf,
-                                   self._retriever.domain_acronyms)
+        evidence = _select(q.text, _hits(nodes, self._retriever), self._retriever,
+                           self.top_k or self._settings.top_k, self.evidence_words or self._settings.evidence_words)
         return [_evidence_node(e) for e in evidence]
 
 
@@ -194,20 +200,13 @@ class CitedAnswerSynthesizer(BaseSynthesizer):
         """Our `Answer` for the query from these nodes."""
         t0 = time.perf_counter()
         q = analyse(validate_question(query, self._settings))
+        hits = _hits(nodes, self._retriever)
         if nodes and all(_EVIDENCE_N in n.node.metadata for n in nodes):
-            hits = [_hit(n, self._retriever, rank) for rank, n in enumerate(nodes, start=1)]
             evidence = [Evidence(n.node.metadata[_EVIDENCE_N], h, n.node.get_content())
                         for n, h in zip(nodes, hits, strict=True)]
         else:
-            hits = [_hit(n, self._retriever, rank) for rank, n in enumerate(nodes, start=1)]
-            evidence = select_evidence(q.text, hits, self._settings.top_k, self._settings.evidence_words,
-                                       self._retriever.idf, self._retriever.domain_acronyms)
-        final = None
-        for ev in respond(q, hits, evidence, self._settings, self._retriever, self._generator, t0):
-            if ev.kind == "answer":
-                final = ev.answer
-        assert final is not None
-        return final
+            evidence = _select(q.text, hits, self._retriever, self._settings.top_k, self._settings.evidence_words)
+        return final_answer(respond(q, hits, evidence, self._settings, self._retriever, self._generator, t0))
 
     def synthesize(self, query, nodes: list[NodeWithScore], additional_source_nodes=None,
                    **response_kwargs: Any) -> Response:

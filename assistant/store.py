@@ -36,7 +36,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -224,7 +224,7 @@ class IndexHandle:
             self.documents = _load_documents(raw_docs)
         except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
             raise IndexError_(f"index at {path} is unreadable ({e}); run `assistant index --rebuild`") from e
-        self.kind = self.manifest.get("vector_store", "chroma")
+        self.kind = store_kind(self.manifest)
         self._store: ChunkStore | None = None
         self._count: int | None = None
         self._chunks: list[Chunk] | None = None
@@ -276,9 +276,14 @@ class IndexHandle:
             return self.store.vectors()
 
 
+def store_kind(manifest: dict) -> str:
+    """The vector store a build was written to: part of its fingerprint (Chroma for builds before Qdrant)."""
+    return manifest.get("fingerprint", {}).get("vector_store", "chroma")
+
+
 def _kind(build: Path) -> str:
     try:
-        return json.loads((build / "manifest.json").read_text()).get("vector_store", "chroma")
+        return store_kind(json.loads((build / "manifest.json").read_text()))
     except (OSError, ValueError):
         return "qdrant" if (build / "qdrant").is_dir() else "chroma"
 
@@ -293,10 +298,6 @@ def open_index(where) -> IndexHandle:
     return IndexHandle(build)
 
 
-def _doc_json(d: Document) -> dict:
-    return asdict(d)
-
-
 def write_build(where, manifest: dict, docs: list[Document], chunks: list[Chunk], vectors,
                 progress=None) -> Path | ServerBuild:
     """Write a complete new build and swap it in; builds older than the previous one are removed.
@@ -309,14 +310,14 @@ def write_build(where, manifest: dict, docs: list[Document], chunks: list[Chunk]
     tmp = build.with_name(build.name + ".partial")
     tmp.mkdir(parents=True)
     try:
-        if manifest.get("vector_store", "chroma") == "qdrant":
+        if store_kind(manifest) == "qdrant":
             qdrant_store(tmp / "qdrant").add(chunks, vectors, progress)
             release(tmp / "qdrant")  # local mode holds the folder open: close it before the rename
         else:
             client = _client(tmp / "chroma")
             chroma_store(client.create_collection(COLLECTION, configuration=_HNSW)).add(chunks, vectors, progress)
             del client
-        (tmp / "documents.json").write_text(json.dumps([_doc_json(d) for d in docs], ensure_ascii=False))
+        (tmp / "documents.json").write_text(json.dumps([d.to_dict() for d in docs], ensure_ascii=False))
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
         os.replace(tmp, build)
         pointer_tmp = index_dir / f".CURRENT.{os.getpid()}"
@@ -463,7 +464,7 @@ class _Server:
                 # (Chroma requires a vector per record, and must never compute one itself).
                 docs_col = self.client.create_collection(self._name(build, "docs"))
                 for n, d in enumerate(docs):
-                    docs_col.add(ids=[f"doc-{n}"], documents=[json.dumps(_doc_json(d), ensure_ascii=False)],
+                    docs_col.add(ids=[f"doc-{n}"], documents=[json.dumps(d.to_dict(), ensure_ascii=False)],
                                  metadatas=[{"n": n, "source": d.source}], embeddings=[[0.0]])
                 docs_col.add(ids=["manifest"], documents=[json.dumps(manifest, ensure_ascii=False)],
                              metadatas=[{"n": -1}], embeddings=[[0.0]])

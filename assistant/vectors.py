@@ -195,9 +195,6 @@ class _Qdrant(ChunkStore):
             out.setdefault(n.metadata["source"], {})[n.get_content()] = n.embedding
         return out
 
-    def close(self) -> None:
-        _close_qdrant(self.client)
-
 
 _qdrant_clients: dict[Path, Any] = {}
 _qlock = threading.Lock()
@@ -216,14 +213,6 @@ def _qdrant_client(path: Path):
                 raise IndexError_(f"the Qdrant index at {key} is open in another process (Qdrant's local mode "
                                   "allows one); use one process, or the default Chroma store") from e
         return _qdrant_clients[key]
-
-
-def _close_qdrant(client) -> None:
-    with _qlock:
-        for k, v in list(_qdrant_clients.items()):
-            if v is client:
-                del _qdrant_clients[k]
-    client.close()
 
 
 def qdrant_store(path: Path) -> ChunkStore:

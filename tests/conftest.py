@@ -12,9 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import CORPUS, DATA, TINY_FILES
+from helpers import CORPUS, DATA, TINY_FILES, copy_index
 
-from assistant import Settings, build_index, store
+from assistant import Settings, build_index
 from assistant.ingest import load_corpus
 from assistant.types import Document
 
@@ -78,17 +78,6 @@ def tiny_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         settings = Settings.load(index_dir=root / "index", corpus_dir=corpus)
         build_index(settings)
     return settings
-
-
-def copy_index(src: Settings, dst: Settings) -> Settings:
-    """Write the active build of `src` (its vectors included, nothing re-embedded) into `dst`'s vector store."""
-    local = store.open_index(src.index_dir)
-    stored = local.all_vectors()
-    manifest = {**local.manifest, "vector_store": dst.vector_store,
-                "fingerprint": {**local.manifest["fingerprint"], "vector_store": dst.vector_store}}
-    store.write_build(dst, manifest, list(local.documents.values()), local.chunks(),
-                      [stored[c.source][c.text] for c in local.chunks()])
-    return dst
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,31 @@ DOC_003 = "003_46047ba99165b17f.txt"  # EUISS brief with numbered references
 DOC_004 = "004_9baf95e9af139bdb.txt"  # EPRS briefing: Table 1, Table 2, figures, endnotes
 
 
+# questions over the real corpus whose hits and answers must be the same in every store and mode
+REAL_QUESTIONS = [
+    "Which SDPs cover space security?",
+    "When did the EU and Japan sign their security and defence partnership?",
+    "What is the Strategic Compass?",
+    "Which partners take part in EUFOR Althea?",
+    "How much did the EU pay Georgia under its SDP in 2031?",
+    "What does the Strategic Compass say about partnerships with NATO?",
+]
+
+
+def same_answer(a, b) -> None:
+    """Two Answers say the same: text, abstention and its reason, and every citation."""
+    assert (a.text, a.abstained, a.abstain_reason) == (b.text, b.abstained, b.abstain_reason)
+    assert [c.__dict__ for c in a.citations] == [c.__dict__ for c in b.citations]
+
+
+def can_unshare() -> bool:
+    """Can this machine run a command in a network namespace with no interfaces (`unshare -n`)?"""
+    try:
+        return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def squash(text: str) -> str:
     """Lowercase, undo hyphen + line-break joins, drop remaining hyphens, collapse whitespace."""
     text = text.lower().replace("\u00ad", "")
@@ -113,3 +138,16 @@ def html_to_pdf(chromium: str, html: str, out: Path, header_footer: bool = True)
         cmd.append("--no-pdf-header-footer")
     subprocess.run([*cmd, src.as_uri()], capture_output=True, timeout=120, check=True)
     return out
+
+
+def copy_index(src, dst):
+    """Write the active build of Settings `src` (its vectors included, nothing re-embedded) into the vector
+    store of Settings `dst`; returns `dst`."""
+    from assistant import store
+
+    local = store.open_index(src.index_dir)
+    stored = local.all_vectors()
+    manifest = {**local.manifest, "fingerprint": {**local.manifest["fingerprint"], "vector_store": dst.vector_store}}
+    store.write_build(dst, manifest, list(local.documents.values()), local.chunks(),
+                      [stored[c.source][c.text] for c in local.chunks()])
+    return dst

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from helpers import AGREEMENTS_MD, ASSISTANT_BIN, CORPUS, DOC_004, REPO, serving
+from helpers import AGREEMENTS_MD, ASSISTANT_BIN, CORPUS, DOC_004, REPO, can_unshare, serving
 
 from assistant import Answer, Settings, answer, stream_answer
 from assistant.errors import ConfigError, GeneratorError, InputError
@@ -322,16 +322,10 @@ def test_local_model_abstains_on_an_unanswerable_question(corpus_index):
     assert a.citations == [] or all("2031" not in c.quote for c in a.citations)
 
 
-def _can_unshare() -> bool:
-    try:
-        return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
-
 
 @pytest.mark.slow
 @pytest.mark.llm
-@pytest.mark.skipif(not _can_unshare(), reason="`unshare -n` (a network namespace) is not available here")
+@pytest.mark.skipif(not can_unshare(), reason="`unshare -n` (a network namespace) is not available here")
 @pytest.mark.parametrize(("question", "expected"), [
     # the answer names the three partners and its source quotes the Table 2 row
     pytest.param(SPACE, [r"Norway", r"Japan", r"South Korea|Republic of Korea", r"Space security and defence"],

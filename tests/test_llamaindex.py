@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import REPO
+from helpers import REPO, can_unshare
 from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import NodeWithScore, TextNode
@@ -105,15 +105,9 @@ def test_nodes_of_another_index_are_refused(corpus_env):
         CitedAnswerSynthesizer().synthesize(QUESTIONS[0], foreign)
 
 
-def _can_unshare() -> bool:
-    try:
-        return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
-
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _can_unshare(), reason="`unshare -n` (a network namespace) is not available here")
+@pytest.mark.skipif(not can_unshare(), reason="`unshare -n` (a network namespace) is not available here")
 def test_the_docs_example_and_the_qdrant_store_run_with_no_network_at_all(corpus_index, qdrant_corpus_index):
     """llama-index's tiktoken and nltk data, Qdrant's client, the BM25 retriever: nothing reaches for the
     network (a network namespace with no interfaces)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import REPO, free_port, stop
+from helpers import REAL_QUESTIONS, REPO, copy_index, free_port, same_answer, stop
 
 from assistant import Settings, answer, build_index, store
 from assistant.embed import get_embedder
@@ -29,15 +29,6 @@ from assistant.retrieve import Retriever
 
 CHROMA_BIN = REPO / ".venv" / "bin" / "chroma"
 PACT = "When was the Northern Fisheries Pact signed?"
-# questions over the real corpus whose hits and answers must be the same in both modes
-REAL_QUESTIONS = [
-    "Which SDPs cover space security?",
-    "When did the EU and Japan sign their security and defence partnership?",
-    "What is the Strategic Compass?",
-    "Which partners take part in EUFOR Althea?",
-    "How much did the EU pay Georgia under its SDP in 2031?",
-    "What does the Strategic Compass say about partnerships with NATO?",
-]
 
 
 def start_chroma(path: Path) -> tuple[subprocess.Popen, str]:
@@ -79,10 +70,6 @@ def _fields(s: Settings) -> dict:
     return {k: getattr(s, k) for k in ("corpus_dir", "index_dir", "chroma_url", "chroma_collection")}
 
 
-def _same_answer(a, b) -> None:
-    assert (a.text, a.abstained, a.abstain_reason) == (b.text, b.abstained, b.abstain_reason)
-    assert [c.__dict__ for c in a.citations] == [c.__dict__ for c in b.citations]
-
 
 @pytest.fixture
 def server_tiny(tiny_corpus, tmp_path, chroma_url) -> Settings:
@@ -108,17 +95,14 @@ def test_server_build_answers_like_the_embedded_build(server_tiny, tiny_index):
     for q in (PACT, "How long do the joint patrols last?", "What is the budget of the harbour authority?"):
         a = answer(q, llm="none", **_fields(server_tiny))
         b = answer(q, llm="none", corpus_dir=tiny_index.corpus_dir, index_dir=tiny_index.index_dir)
-        _same_answer(a, b)
+        same_answer(a, b)
     assert "3 March 2021" in answer(PACT, llm="none", **_fields(server_tiny)).text
 
 
 def test_real_corpus_retrieval_and_answers_are_identical_on_the_server(corpus_index, chroma_url):
     """The real corpus index copied (vectors included) into the server: same hits, same answers."""
     local = store.open_index(corpus_index.index_dir)
-    settings = _server(corpus_index, chroma_url)
-    stored = local.all_vectors()
-    vectors = [stored[c.source][c.text] for c in local.chunks()]
-    store.write_build(settings, local.manifest, list(local.documents.values()), local.chunks(), vectors)
+    settings = copy_index(corpus_index, _server(corpus_index, chroma_url))
     remote = store.open_index(settings)
     assert remote.count() == local.count()
     r_local, r_remote = Retriever(local, get_embedder()), Retriever(remote, get_embedder())
@@ -126,7 +110,7 @@ def test_real_corpus_retrieval_and_answers_are_identical_on_the_server(corpus_in
         hl, hr = r_local.search(q, 30, top=10), r_remote.search(q, 30, top=10)
         assert [h.chunk.id for h in hl] == [h.chunk.id for h in hr], q
         assert [round(h.score, 9) for h in hl] == [round(h.score, 9) for h in hr], q
-        _same_answer(answer(q, llm="none", **_fields(settings)),
+        same_answer(answer(q, llm="none", **_fields(settings)),
                      answer(q, llm="none", corpus_dir=corpus_index.corpus_dir, index_dir=corpus_index.index_dir))
     a = answer(REAL_QUESTIONS[0], llm="none", **_fields(settings))
     assert any(c.locator == "Table 2, row 16: Space security and defence" for c in a.citations)
@@ -236,7 +220,7 @@ def test_writer_killed_mid_build_leaves_the_previous_index(server_tiny):
     assert len([n for n in names if n.endswith("-docs")]) == 1  # half-written build: chunks only, no manifest
     assert f"{server_tiny.chroma_collection}-lock" in names  # the dead writer's lock is still there...
     assert store.current_build(server_tiny) == before  # ...and readers still see the previous build
-    _same_answer(answer(PACT, llm="none", **_fields(server_tiny)), expected)
+    same_answer(answer(PACT, llm="none", **_fields(server_tiny)), expected)
     summary = build_index(server_tiny)  # a dead pid on this host: its lock is broken at once
     assert summary.up_to_date
     build_index(server_tiny, rebuild=True)  # sweeps the half-written collections
@@ -273,7 +257,7 @@ def test_server_index_survives_a_server_restart(tiny_corpus, tmp_path):
     try:
         settings2 = settings.replace(chroma_url=url2)
         assert build_index(settings2).up_to_date
-        _same_answer(answer(PACT, **_fields(settings2), llm="none"), before)
+        same_answer(answer(PACT, **_fields(settings2), llm="none"), before)
     finally:
         stop(proc)
     shutil.rmtree(db, ignore_errors=True)

@@ -5,6 +5,7 @@ and the switch between stores."""
 from __future__ import annotations
 
 import pytest
+from helpers import REAL_QUESTIONS, same_answer
 
 from assistant import Settings, answer, build_index, store
 from assistant.embed import get_embedder
@@ -15,23 +16,10 @@ from assistant.vectors import chunk_node, node_chunk
 
 PACT = "When was the Northern Fisheries Pact signed?"
 TINY_QUESTIONS = [PACT, "How long do the joint patrols last?", "What is the budget of the harbour authority?"]
-REAL_QUESTIONS = [
-    "Which SDPs cover space security?",
-    "When did the EU and Japan sign their security and defence partnership?",
-    "What is the Strategic Compass?",
-    "Which partners take part in EUFOR Althea?",
-    "How much did the EU pay Georgia under its SDP in 2031?",
-    "What does the Strategic Compass say about partnerships with NATO?",
-]
 
 
 def _fields(s: Settings) -> dict:
     return {k: getattr(s, k) for k in ("corpus_dir", "index_dir", "vector_store", "llm")}
-
-
-def _same_answer(a, b) -> None:
-    assert (a.text, a.abstained, a.abstain_reason) == (b.text, b.abstained, b.abstain_reason)
-    assert [c.__dict__ for c in a.citations] == [c.__dict__ for c in b.citations]
 
 
 def test_a_chunk_is_a_llama_index_node_with_our_metadata():
@@ -54,7 +42,7 @@ def test_qdrant_build_answers_like_the_chroma_build(tiny_corpus, tmp_path, tiny_
     assert handle.kind == "qdrant" and chroma.kind == "chroma"
     assert [(c.id, c.text) for c in handle.chunks()] == [(c.id, c.text) for c in chroma.chunks()]
     for q in TINY_QUESTIONS:
-        _same_answer(answer(q, **_fields(settings)),
+        same_answer(answer(q, **_fields(settings)),
                      answer(q, llm="none", corpus_dir=tiny_index.corpus_dir, index_dir=tiny_index.index_dir))
     assert "3 March 2021" in answer(PACT, **_fields(settings)).text
 
@@ -87,7 +75,7 @@ def test_real_corpus_retrieval_and_answers_are_the_same_in_qdrant(corpus_index, 
         hc, hq = r_chroma.search(q, 30, top=10), r_qdrant.search(q, 30, top=10)
         assert [h.chunk.id for h in hc] == [h.chunk.id for h in hq], q
         assert [round(h.score, 9) for h in hc] == [round(h.score, 9) for h in hq], q
-        _same_answer(answer(q, **{**_fields(qdrant_corpus_index), "llm": "none"}),
+        same_answer(answer(q, **{**_fields(qdrant_corpus_index), "llm": "none"}),
                      answer(q, llm="none", corpus_dir=corpus_index.corpus_dir, index_dir=corpus_index.index_dir))
     a = answer(REAL_QUESTIONS[0], **{**_fields(qdrant_corpus_index), "llm": "none"})
     assert any(c.locator == "Table 2, row 16: Space security and defence" for c in a.citations)

@@ -110,9 +110,7 @@ class _RemoteGenerator(Generator):
                     yield part.delta
         except GeneratorError:
             raise
-        except _Malformed as e:
-            raise GeneratorError(f"{where} returned {e}") from None
-        except Exception as e:  # noqa: BLE001 - the clients' own error types, mapped to one of ours
+        except Exception as e:  # noqa: BLE001 - the clients' own error types (and ours, _Malformed), mapped
             raise GeneratorError(self._explain(e, where)) from None
 
     def _explain(self, e: Exception, where: str) -> str:
